@@ -1,0 +1,3 @@
+export * from './clock.js';
+export * from './queue-driver.js';
+export * from './redis.js';

@@ -1,0 +1,47 @@
+/**
+ * The one history format shared by unit, property, integration, chaos and load tests. Every execution
+ * attempt of a job is one record; producers record what they enqueued. Times are milliseconds on whatever
+ * clock the run uses (TestClock in memory, Date.now() on real Redis / across processes on one machine).
+ */
+export type ExecutionOutcome =
+  | 'completed' // processor returned
+  | 'failed' // processor threw (a retry may follow)
+  | 'crashed' // the worker died mid-job (SIGKILL, crashWorker): no end was observed by the worker itself
+  | 'running'; // still in flight when the history was read
+
+export interface JobExecution {
+  entityType: string;
+  entityId: string;
+  queue: string;
+  jobId: string;
+  jobName: string;
+  /** Producer's per-entity sequence number (0, 1, 2, …) when the run numbers its jobs. */
+  seq?: number;
+  worker: string;
+  /** Process / node that ran it (chaos, load, multi-process tests). */
+  node?: string;
+  /** 1 for the first attempt, BullMQ `attemptsMade + 1` in general; a stalled re-run may repeat a number. */
+  attempt: number;
+  start: number;
+  /** Absent while running, or when the executor died before it could record the end. */
+  end?: number;
+  outcome: ExecutionOutcome;
+  error?: string;
+  /** Fencing token held while the effect was applied (chaos effect sink). */
+  fencingToken?: number;
+  /** false when the effect sink rejected the write (stale fencing token). Defaults to true. */
+  applied?: boolean;
+}
+
+export interface EnqueuedJob {
+  entityType: string;
+  entityId: string;
+  jobId: string;
+  jobName?: string;
+  seq: number;
+  /** Time the add was acknowledged. */
+  at?: number;
+}
+
+/** Key of an entity in maps and messages. */
+export const entityKey = (e: { entityType: string; entityId: string }): string => `${e.entityType}/${e.entityId}`;
