@@ -21,10 +21,3 @@ export async function setup(project: TestProject): Promise<void> {
 export async function teardown(): Promise<void> {
   await server?.stop();
 }
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    redisUrl: string;
-    redisOwned: boolean;
-  }
-}
