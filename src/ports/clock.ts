@@ -7,10 +7,19 @@ export interface ClockTimer {
   readonly ref: unknown;
 }
 
+/**
+ * Optional timer hints. `unref: true` marks a background timer (like Node's `unref()`): a deterministic test
+ * clock fires it normally but does not wait for it when running "until idle". Wall clocks may ignore them.
+ */
+export interface ClockTimerOptions {
+  unref?: boolean;
+  label?: string;
+}
+
 export interface Clock {
   now(): number;
-  setTimeout(fn: () => void, ms: number): ClockTimer;
-  setInterval(fn: () => void, ms: number): ClockTimer;
+  setTimeout(fn: () => void, ms: number, options?: ClockTimerOptions): ClockTimer;
+  setInterval(fn: () => void, ms: number, options?: ClockTimerOptions): ClockTimer;
   clear(timer: ClockTimer | undefined): void;
   sleep(ms: number): Promise<void>;
 }

@@ -1,0 +1,267 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Cluster, Redis } from 'ioredis';
+import { AtomicQueuesConfigError } from '../errors.js';
+
+/** Redis settings: either an existing ioredis connection (never closed by the module) or connection settings. */
+export interface AtomicQueuesRedisConfig {
+  host?: string;
+  port?: number;
+  password?: string;
+  db?: number;
+  /** `redis://` or `rediss://` URL; host/port/password/db given beside it override its parts. */
+  url?: string;
+  /** For the module's command connection (workers always use `null`, as BullMQ requires). */
+  maxRetriesPerRequest?: number | null;
+  /** An existing ioredis instance. The module duplicates it for its subscriber and never closes it. */
+  connection?: Redis | Cluster;
+}
+
+export interface WorkerDefaultsConfig {
+  /**
+   * Jobs of one entity queue that may run at once, enforced in Redis (BullMQ global concurrency). Default 1.
+   * Raising it above 1 gives up per-entity ordering and one-at-a-time processing.
+   */
+  concurrency?: number;
+  /** BullMQ stalled-job check interval, ms. Default 1000. */
+  stalledInterval?: number;
+  /** BullMQ job lock duration, ms. Default 30000. */
+  lockDuration?: number;
+  /** Times a job may stall before BullMQ fails it. Default Number.MAX_SAFE_INTEGER (a stalled job is always re-run). */
+  maxStalledCount?: number;
+  /** Worker heartbeat TTL in SECONDS. Default 3. */
+  heartbeatTTL?: number;
+  /** Heartbeat refresh period in MILLISECONDS; must be < heartbeatTTL * 1000. Default 1000. */
+  heartbeatInterval?: number;
+}
+
+export type BackoffType = 'fixed' | 'exponential';
+export const BACKOFF_TYPES: readonly BackoffType[] = ['fixed', 'exponential'];
+
+export interface BackoffConfig {
+  type: BackoffType;
+  /** ms */
+  delay: number;
+}
+
+export interface DefaultJobOptionsConfig {
+  removeOnComplete?: boolean | number;
+  removeOnFail?: boolean | number;
+  attempts?: number;
+  backoff?: BackoffConfig;
+  priority?: number;
+}
+
+export interface QueueDefaultsConfig {
+  defaultJobOptions?: DefaultJobOptionsConfig;
+}
+
+export interface AtomicQueuesConfig {
+  redis: AtomicQueuesRedisConfig;
+  workerDefaults?: WorkerDefaultsConfig;
+  queueDefaults?: QueueDefaultsConfig;
+  /** Start CronManagerService on bootstrap. Default false. */
+  enableCronManager?: boolean;
+  /** Cron tick period, ms. Default 5000. */
+  cronInterval?: number;
+  /** Prefix of every Redis key the module writes, BullMQ queues included. No ':' or whitespace. Default 'aq'. */
+  keyPrefix?: string;
+  /** Identity of this process in heartbeats and shutdown signals. Default `${hostname}-${pid}-${random}`. */
+  nodeId?: string;
+  /** Upper bound for graceful shutdown (waiting for in-flight jobs), ms. Default 30000. */
+  shutdownTimeoutMs?: number;
+}
+
+export interface ResolvedAtomicQueuesConfig {
+  readonly redis: Readonly<AtomicQueuesRedisConfig>;
+  readonly workerDefaults: Readonly<Required<WorkerDefaultsConfig>>;
+  readonly queueDefaults: { readonly defaultJobOptions: Readonly<DefaultJobOptionsConfig> };
+  readonly enableCronManager: boolean;
+  readonly cronInterval: number;
+  readonly keyPrefix: string;
+  readonly nodeId: string;
+  readonly shutdownTimeoutMs: number;
+}
+
+/** Injection token of the resolved config. */
+export const ATOMIC_QUEUES_CONFIG = Symbol.for('@nestjs/atomic-queues:config');
+
+export const WORKER_DEFAULTS: Readonly<Required<WorkerDefaultsConfig>> = Object.freeze({
+  concurrency: 1,
+  stalledInterval: 1000,
+  lockDuration: 30000,
+  maxStalledCount: Number.MAX_SAFE_INTEGER,
+  heartbeatTTL: 3,
+  heartbeatInterval: 1000,
+});
+
+export const DEFAULT_KEY_PREFIX = 'aq';
+export const DEFAULT_CRON_INTERVAL = 5000;
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30000;
+/** BullMQ's priority range. */
+export const MAX_PRIORITY = 2_097_152;
+
+const fail = (path: string, rule: string, value: unknown): never => {
+  throw new AtomicQueuesConfigError(path, rule, value);
+};
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function checkKeys(path: string, obj: Record<string, unknown>, allowed: readonly string[]): void {
+  for (const key of Object.keys(obj)) {
+    if (!allowed.includes(key)) fail(`${path ? `${path}.` : ''}${key}`, `is not a known option; accepted: ${allowed.join(', ')}`, obj[key]);
+  }
+}
+
+function objectAt(path: string, value: unknown): Record<string, unknown> | undefined {
+  if (value === undefined) return undefined;
+  if (!isPlainObject(value)) return fail(path, 'must be an object', value);
+  return value;
+}
+
+function integer(path: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) return fail(path, `must be an integer in [${min}, ${max}]`, value);
+  if (value < min || value > max) return fail(path, `must be an integer in [${min}, ${max}]`, value);
+  return value;
+}
+
+function positiveNumber(path: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) return fail(path, 'must be a finite number > 0', value);
+  return value;
+}
+
+function nonEmptyString(path: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) return fail(path, 'must be a non-empty string', value);
+  return value;
+}
+
+function boolOrCount(path: string, value: unknown): boolean | number | undefined {
+  if (value === undefined || typeof value === 'boolean') return value;
+  return integer(path, value, 0);
+}
+
+function resolveRedis(value: unknown): AtomicQueuesRedisConfig {
+  if (!isPlainObject(value)) return fail('redis', 'is required: give { url } or { host, port } or { connection } (an ioredis instance)', value);
+  checkKeys('redis', value, ['host', 'port', 'password', 'db', 'url', 'maxRetriesPerRequest', 'connection']);
+  const out: AtomicQueuesRedisConfig = {};
+  if (value.connection !== undefined) {
+    const c = value.connection as { duplicate?: unknown; status?: unknown };
+    if (!isPlainObject(c) && typeof c !== 'object') fail('redis.connection', 'must be an ioredis Redis or Cluster instance', c);
+    if (typeof c?.duplicate !== 'function') fail('redis.connection', 'must be an ioredis Redis or Cluster instance (no duplicate() method)', c);
+    out.connection = value.connection as Redis | Cluster;
+  }
+  if (value.url !== undefined) {
+    const url = nonEmptyString('redis.url', value.url);
+    if (!/^rediss?:\/\//.test(url)) fail('redis.url', "must start with 'redis://' or 'rediss://'", url);
+    try {
+      new URL(url);
+    } catch {
+      fail('redis.url', 'must be a valid URL', url);
+    }
+    out.url = url;
+  }
+  if (value.host !== undefined) out.host = nonEmptyString('redis.host', value.host);
+  if (value.port !== undefined) out.port = integer('redis.port', value.port, 1, 65535);
+  if (value.password !== undefined) out.password = typeof value.password === 'string' ? value.password : fail('redis.password', 'must be a string', '[redacted]');
+  if (value.db !== undefined) out.db = integer('redis.db', value.db, 0, 15);
+  if (value.maxRetriesPerRequest !== undefined) {
+    out.maxRetriesPerRequest = value.maxRetriesPerRequest === null ? null : integer('redis.maxRetriesPerRequest', value.maxRetriesPerRequest, 0);
+  }
+  if (out.connection === undefined && out.url === undefined && out.host === undefined && out.port === undefined) {
+    fail('redis', 'needs connection settings: one of url, host, port or connection', value);
+  }
+  if (out.connection !== undefined && (out.url ?? out.host ?? out.port ?? out.db ?? out.password) !== undefined) {
+    fail('redis', 'takes either connection or url/host/port/password/db, not both', Object.keys(value).join(','));
+  }
+  return out;
+}
+
+/**
+ * Validates worker settings over `base` (module defaults, or the resolved module settings for a per-worker
+ * override). `path` prefixes error paths.
+ */
+export function resolveWorkerDefaults(
+  value: unknown,
+  base: Readonly<Required<WorkerDefaultsConfig>> = WORKER_DEFAULTS,
+  path = 'workerDefaults',
+): Required<WorkerDefaultsConfig> {
+  const obj = objectAt(path, value) ?? {};
+  checkKeys(path, obj, Object.keys(WORKER_DEFAULTS));
+  const pick = <K extends keyof WorkerDefaultsConfig>(k: K) => (obj[k] === undefined ? base[k] : obj[k]);
+  const out = {
+    concurrency: integer(`${path}.concurrency`, pick('concurrency'), 1),
+    stalledInterval: integer(`${path}.stalledInterval`, pick('stalledInterval'), 1),
+    lockDuration: integer(`${path}.lockDuration`, pick('lockDuration'), 1),
+    maxStalledCount: integer(`${path}.maxStalledCount`, pick('maxStalledCount'), 0),
+    heartbeatTTL: positiveNumber(`${path}.heartbeatTTL`, pick('heartbeatTTL')),
+    heartbeatInterval: integer(`${path}.heartbeatInterval`, pick('heartbeatInterval'), 1),
+  };
+  if (!Number.isInteger(out.heartbeatTTL * 1000)) fail(`${path}.heartbeatTTL`, 'must be a whole number of milliseconds when expressed in seconds (e.g. 1, 1.5, 3)', out.heartbeatTTL);
+  if (out.heartbeatInterval >= out.heartbeatTTL * 1000) {
+    fail(`${path}.heartbeatInterval`, `must be < heartbeatTTL * 1000 (= ${out.heartbeatTTL * 1000} ms) so a live worker refreshes before its heartbeat expires`, out.heartbeatInterval);
+  }
+  return out;
+}
+
+export function resolveBackoff(path: string, value: unknown): BackoffConfig {
+  const obj = objectAt(path, value) ?? fail(path, 'must be an object { type, delay }', value);
+  checkKeys(path, obj, ['type', 'delay']);
+  if (!BACKOFF_TYPES.includes(obj.type as BackoffType)) fail(`${path}.type`, `must be one of ${BACKOFF_TYPES.map((t) => `'${t}'`).join(' | ')}`, obj.type);
+  return { type: obj.type as BackoffType, delay: integer(`${path}.delay`, obj.delay, 0) };
+}
+
+/** Validates job options (module defaults or per-call options); `path` prefixes error paths. */
+export function resolveJobOptions(path: string, value: unknown): DefaultJobOptionsConfig {
+  const obj = objectAt(path, value) ?? {};
+  checkKeys(path, obj, ['removeOnComplete', 'removeOnFail', 'attempts', 'backoff', 'priority']);
+  const out: DefaultJobOptionsConfig = {};
+  const rc = boolOrCount(`${path}.removeOnComplete`, obj.removeOnComplete);
+  if (rc !== undefined) out.removeOnComplete = rc;
+  const rf = boolOrCount(`${path}.removeOnFail`, obj.removeOnFail);
+  if (rf !== undefined) out.removeOnFail = rf;
+  if (obj.attempts !== undefined) out.attempts = integer(`${path}.attempts`, obj.attempts, 1);
+  if (obj.backoff !== undefined) out.backoff = resolveBackoff(`${path}.backoff`, obj.backoff);
+  if (obj.priority !== undefined) out.priority = integer(`${path}.priority`, obj.priority, 0, MAX_PRIORITY);
+  return out;
+}
+
+const PREFIX_RE = /^[^\s:\x00-\x1f\x7f]{1,64}$/;
+const NODE_ID_RE = /^[^\s\x00-\x1f\x7f|]{1,128}$/;
+
+export function defaultNodeId(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Validates a user config and applies the defaults. Throws AtomicQueuesConfigError naming the field path. */
+export function resolveConfig(input: AtomicQueuesConfig): ResolvedAtomicQueuesConfig {
+  if (!isPlainObject(input)) return fail('(config)', 'must be an object with at least { redis }', input);
+  checkKeys('', input, ['redis', 'workerDefaults', 'queueDefaults', 'enableCronManager', 'cronInterval', 'keyPrefix', 'nodeId', 'shutdownTimeoutMs']);
+  const redis = resolveRedis(input.redis);
+  const workerDefaults = resolveWorkerDefaults(input.workerDefaults);
+  const qd = objectAt('queueDefaults', input.queueDefaults) ?? {};
+  checkKeys('queueDefaults', qd, ['defaultJobOptions']);
+  const defaultJobOptions = resolveJobOptions('queueDefaults.defaultJobOptions', qd.defaultJobOptions);
+  const enableCronManager = input.enableCronManager ?? false;
+  if (typeof enableCronManager !== 'boolean') fail('enableCronManager', 'must be true or false', enableCronManager);
+  const cronInterval = integer('cronInterval', input.cronInterval ?? DEFAULT_CRON_INTERVAL, 1);
+  const keyPrefix = input.keyPrefix ?? DEFAULT_KEY_PREFIX;
+  if (typeof keyPrefix !== 'string' || !PREFIX_RE.test(keyPrefix)) {
+    fail('keyPrefix', "must be 1-64 characters without ':', whitespace or control characters", keyPrefix);
+  }
+  const nodeId = input.nodeId ?? defaultNodeId();
+  if (typeof nodeId !== 'string' || !NODE_ID_RE.test(nodeId)) {
+    fail('nodeId', "must be 1-128 characters without '|', whitespace or control characters", nodeId);
+  }
+  const shutdownTimeoutMs = integer('shutdownTimeoutMs', input.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS, 0);
+  return Object.freeze({
+    redis: Object.freeze(redis),
+    workerDefaults: Object.freeze(workerDefaults),
+    queueDefaults: Object.freeze({ defaultJobOptions: Object.freeze(defaultJobOptions) }),
+    enableCronManager,
+    cronInterval,
+    keyPrefix,
+    nodeId,
+    shutdownTimeoutMs,
+  });
+}

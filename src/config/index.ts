@@ -1,0 +1,2 @@
+export * from './atomic-queues-config.js';
+export * from './keys.js';

@@ -1,0 +1,27 @@
+/** Every Redis key/channel name the core services use, in one place. BullMQ queues use `keyPrefix` as their prefix. */
+export const keys = {
+  heartbeat: (prefix: string, workerName: string) => `${prefix}:workers:${workerName}`,
+  shutdownChannel: (prefix: string, workerName: string) => `${prefix}:worker:${workerName}:shutdown`,
+  /** Node-wide shutdown: every worker owned by `nodeId` closes. */
+  nodeShutdownChannel: (prefix: string, nodeId: string) => `${prefix}:node:${nodeId}:shutdown`,
+  indexJobs: (prefix: string, entityType: string) => `${prefix}:idx:${entityType}:jobs`,
+  indexJobSet: (prefix: string, entityType: string, entityId: string) => `${prefix}:idx:${entityType}:jobs:${entityId}`,
+  indexQueues: (prefix: string, entityType: string) => `${prefix}:idx:${entityType}:queues`,
+  /** Reverse index: queueName → `${entityType}:${entityId}` (neither part may contain ':'). */
+  queueEntity: (prefix: string) => `${prefix}:queue-entity`,
+  indexWorkers: (prefix: string, entityType: string) => `${prefix}:idx:${entityType}:workers`,
+  /** Attempt counters of jobs retried in place (field = jobId). */
+  attempts: (prefix: string, queueName: string) => `${prefix}:attempts:${queueName}`,
+  /** ResourceLockService lock hash `{ owner, ownerType, token }` (PX expiry). */
+  lock: (prefix: string, resourceType: string, resourceId: string) => `${prefix}:lock:${resourceType}:${resourceId}`,
+  /** Fencing-token counter of a lock; never expires. */
+  lockFence: (prefix: string, resourceType: string, resourceId: string) => `${prefix}:lock:${resourceType}:${resourceId}:fence`,
+  /** Short claim a cron node takes before spawning worker number `slot` (0-based) of an entity (SET NX PX). */
+  cronSpawnClaim: (prefix: string, entityType: string, entityId: string, slot: number) =>
+    `${prefix}:cron:spawn:${entityType}:${entityId}:${slot}`,
+};
+
+/** Queue name of an entity: `${entityType}-${entityId}-queue`. */
+export const entityQueueName = (entityType: string, entityId: string): string => `${entityType}-${entityId}-queue`;
+/** Conventional worker name of an entity: `${entityType}-${entityId}-worker`. */
+export const entityWorkerName = (entityType: string, entityId: string): string => `${entityType}-${entityId}-worker`;

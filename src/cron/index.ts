@@ -1,0 +1,2 @@
+export * from './cron-manager.service.js';
+export * from './cron.types.js';

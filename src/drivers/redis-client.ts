@@ -1,0 +1,44 @@
+import { Redis, type Cluster, type RedisOptions } from 'ioredis';
+import type { AtomicQueuesRedisConfig } from '../config/atomic-queues-config.js';
+import type { RedisClient } from '../ports/redis.js';
+
+export interface ClientOverrides {
+  maxRetriesPerRequest?: number | null;
+  connectionName?: string;
+}
+
+const isCluster = (c: RedisClient): c is Cluster => (c as { isCluster?: boolean }).isCluster === true;
+
+/**
+ * A NEW ioredis client (the caller owns it and must close it): a duplicate of `redis.connection` when given,
+ * otherwise built from url/host/port/password/db.
+ */
+export function createRedisClient(redis: Readonly<AtomicQueuesRedisConfig>, overrides: ClientOverrides = {}): RedisClient {
+  const extra: RedisOptions = {};
+  if (overrides.maxRetriesPerRequest !== undefined) extra.maxRetriesPerRequest = overrides.maxRetriesPerRequest;
+  else if (redis.maxRetriesPerRequest !== undefined) extra.maxRetriesPerRequest = redis.maxRetriesPerRequest;
+  if (overrides.connectionName) extra.connectionName = overrides.connectionName;
+  if (redis.connection) {
+    const base = redis.connection;
+    if (isCluster(base)) {
+      return base.duplicate(undefined, { redisOptions: { ...base.options.redisOptions, ...extra } });
+    }
+    return base.duplicate(extra);
+  }
+  const options: RedisOptions = { ...extra };
+  if (redis.host !== undefined) options.host = redis.host;
+  if (redis.port !== undefined) options.port = redis.port;
+  if (redis.password !== undefined) options.password = redis.password;
+  if (redis.db !== undefined) options.db = redis.db;
+  return redis.url ? new Redis(redis.url, options) : new Redis(options);
+}
+
+/** Closes a client we created: QUIT, falling back to disconnect if the server is unreachable. */
+export async function closeRedisClient(client: RedisClient): Promise<void> {
+  if (client.status === 'end') return;
+  try {
+    await Promise.race([client.quit(), new Promise((_, reject) => setTimeout(() => reject(new Error('quit timeout')), 2000).unref())]);
+  } catch {
+    client.disconnect();
+  }
+}

@@ -1,0 +1,18 @@
+export * from './ports/index.js';
+export * from './errors.js';
+export * from './validation.js';
+export * from './config/index.js';
+export { LuaScript } from './redis/lua-script.js';
+export * from './index/index-manager.service.js';
+export * from './queues/queue-manager.service.js';
+export * from './workers/worker-manager.service.js';
+export * from './workers/worker.types.js';
+export { backoffDelay } from './workers/backoff.js';
+export * from './registry/index.js';
+export * from './locks/index.js';
+export * from './cron/index.js';
+export { RedisQueueDriver } from './drivers/redis-queue-driver.js';
+export { createRedisClient, closeRedisClient } from './drivers/redis-client.js';
+export * from './module/atomic-queues.module.js';
+export { AtomicQueuesConnections } from './module/connections.js';
+export { AtomicQueuesLifecycle } from './shutdown/atomic-queues-lifecycle.service.js';

@@ -1,0 +1,84 @@
+import { Global, Module, type DynamicModule, type InjectionToken, type ModuleMetadata, type OptionalFactoryDependency, type Provider } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { ATOMIC_QUEUES_CONFIG, resolveConfig, type AtomicQueuesConfig, type ResolvedAtomicQueuesConfig } from '../config/atomic-queues-config.js';
+import { CronManagerService } from '../cron/cron-manager.service.js';
+import { RedisQueueDriver } from '../drivers/redis-queue-driver.js';
+import { IndexManagerService } from '../index/index-manager.service.js';
+import { ResourceLockService } from '../locks/resource-lock.service.js';
+import { ATOMIC_QUEUES_CLOCK, SystemClock } from '../ports/clock.js';
+import { ATOMIC_QUEUES_QUEUE_DRIVER } from '../ports/queue-driver.js';
+import { ATOMIC_QUEUES_REDIS, ATOMIC_QUEUES_REDIS_SUBSCRIBER } from '../ports/redis.js';
+import { QueueManagerService } from '../queues/queue-manager.service.js';
+import { JobProcessorRegistry } from '../registry/job-processor.registry.js';
+import { AtomicQueuesLifecycle } from '../shutdown/atomic-queues-lifecycle.service.js';
+import { WorkerManagerService } from '../workers/worker-manager.service.js';
+import { AtomicQueuesConnections } from './connections.js';
+
+/** The public services, exported by the module (and by the testing module, which provides the same classes). */
+export const ATOMIC_QUEUES_SERVICES = [
+  IndexManagerService,
+  QueueManagerService,
+  WorkerManagerService,
+  JobProcessorRegistry,
+  ResourceLockService,
+  CronManagerService,
+] as const;
+
+/**
+ * Every service provider of the module (public services + the lifecycle that starts the cron and runs the
+ * graceful shutdown). They depend only on the port tokens and ATOMIC_QUEUES_CONFIG, so another module can
+ * reuse them with other port implementations (the testing module does). Needs DiscoveryModule imported.
+ */
+export function atomicQueuesServiceProviders(): Provider[] {
+  return [...ATOMIC_QUEUES_SERVICES, AtomicQueuesLifecycle];
+}
+
+/** Production port providers: SystemClock, ioredis connections from the config, BullMQ on Redis. */
+function productionPortProviders(): Provider[] {
+  return [
+    { provide: ATOMIC_QUEUES_CLOCK, useClass: SystemClock },
+    AtomicQueuesConnections,
+    { provide: ATOMIC_QUEUES_REDIS, useFactory: (c: AtomicQueuesConnections) => c.redis, inject: [AtomicQueuesConnections] },
+    { provide: ATOMIC_QUEUES_REDIS_SUBSCRIBER, useFactory: (c: AtomicQueuesConnections) => c.subscriber, inject: [AtomicQueuesConnections] },
+    {
+      provide: ATOMIC_QUEUES_QUEUE_DRIVER,
+      useFactory: (config: ResolvedAtomicQueuesConfig) => new RedisQueueDriver(config.redis),
+      inject: [ATOMIC_QUEUES_CONFIG],
+    },
+  ];
+}
+
+export interface AtomicQueuesModuleAsyncOptions {
+  imports?: ModuleMetadata['imports'];
+  useFactory: (...args: any[]) => AtomicQueuesConfig | Promise<AtomicQueuesConfig>;
+  inject?: Array<InjectionToken | OptionalFactoryDependency>;
+}
+
+const EXPORTS = [...ATOMIC_QUEUES_SERVICES, ATOMIC_QUEUES_CONFIG, ATOMIC_QUEUES_CLOCK, ATOMIC_QUEUES_REDIS, ATOMIC_QUEUES_REDIS_SUBSCRIBER, ATOMIC_QUEUES_QUEUE_DRIVER];
+
+@Global()
+@Module({})
+export class AtomicQueuesModule {
+  /** Config is validated (and defaults applied) at bootstrap; invalid config throws AtomicQueuesConfigError. */
+  static forRoot(config: AtomicQueuesConfig): DynamicModule {
+    return this.build([], { provide: ATOMIC_QUEUES_CONFIG, useFactory: () => resolveConfig(config) });
+  }
+
+  static forRootAsync(options: AtomicQueuesModuleAsyncOptions): DynamicModule {
+    return this.build(options.imports ?? [], {
+      provide: ATOMIC_QUEUES_CONFIG,
+      useFactory: async (...args: unknown[]) => resolveConfig(await options.useFactory(...args)),
+      inject: options.inject ?? [],
+    });
+  }
+
+  private static build(imports: NonNullable<ModuleMetadata['imports']>, configProvider: Provider): DynamicModule {
+    return {
+      module: AtomicQueuesModule,
+      global: true,
+      imports: [DiscoveryModule, ...imports],
+      providers: [configProvider, ...productionPortProviders(), ...atomicQueuesServiceProviders()],
+      exports: EXPORTS,
+    };
+  }
+}

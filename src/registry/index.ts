@@ -1,0 +1,2 @@
+export * from './job-processor.decorator.js';
+export * from './job-processor.registry.js';

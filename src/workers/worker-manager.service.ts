@@ -1,0 +1,454 @@
+import { randomBytes } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { UnrecoverableError, type Job, type Worker } from 'bullmq';
+import {
+  ATOMIC_QUEUES_CONFIG,
+  resolveWorkerDefaults,
+  type ResolvedAtomicQueuesConfig,
+  type WorkerDefaultsConfig,
+} from '../config/atomic-queues-config.js';
+import { keys } from '../config/keys.js';
+import { AtomicQueuesValidationError, JobProcessorNotFoundError } from '../errors.js';
+import { IndexManagerService } from '../index/index-manager.service.js';
+import { ATOMIC_QUEUES_CLOCK, type Clock, type ClockTimer } from '../ports/clock.js';
+import { ATOMIC_QUEUES_QUEUE_DRIVER, type QueueDriver } from '../ports/queue-driver.js';
+import { ATOMIC_QUEUES_REDIS, ATOMIC_QUEUES_REDIS_SUBSCRIBER, type RedisClient } from '../ports/redis.js';
+import { QueueManagerService } from '../queues/queue-manager.service.js';
+import { JobProcessorRegistry } from '../registry/job-processor.registry.js';
+import { assertEntity, assertName } from '../validation.js';
+import { backoffDelay } from './backoff.js';
+import { refreshHeartbeatScript, releaseHeartbeatScript } from './heartbeat.lua.js';
+import type {
+  CreateWorkerOptions,
+  CreateWorkerResult,
+  EntityWorkerInfo,
+  JobLifecycleEvent,
+  JobLifecycleListener,
+  WorkerCloseReason,
+  WorkerEvents,
+} from './worker.types.js';
+
+interface ManagedWorker {
+  name: string;
+  queueName: string;
+  entity?: { entityType: string; entityId: string };
+  /** Heartbeat value `${nodeId}|${token}`: only this exact value may refresh or delete the key. */
+  owner: string;
+  settings: Required<WorkerDefaultsConfig>;
+  events: WorkerEvents;
+  worker: Worker;
+  timer?: ClockTimer;
+  lastRefresh: number;
+  closing?: Promise<void>;
+  /** A refresh round trip is in flight (a slow link must not pile refreshes up). */
+  refreshing?: boolean;
+  /** Force-closed: its in-flight job belongs to whoever recovers it as stalled; stop retrying it here. */
+  forced?: boolean;
+}
+
+/**
+ * One live BullMQ worker per name across every node: claimed with `SET NX PX` on the heartbeat key, refreshed
+ * by its owner only, released on close. A worker whose heartbeat is lost closes itself. A publish on
+ * `${keyPrefix}:worker:${workerName}:shutdown` closes it wherever it runs, after its current job.
+ *
+ * Jobs with `attempts > 1` are retried in place (the job stays active, backoff waits on the Clock) so a retry
+ * always runs before the next job of the queue; only the last failure reaches BullMQ (as final).
+ */
+@Injectable()
+export class WorkerManagerService {
+  private readonly logger = new Logger('AtomicQueues:WorkerManager');
+  private readonly workers = new Map<string, ManagedWorker>();
+  private readonly claiming = new Map<string, Promise<CreateWorkerResult>>();
+  private readonly listeners = new Set<JobLifecycleListener>();
+  private readonly channelToWorker = new Map<string, string>();
+  private subscribed = false;
+  private shuttingDown = false;
+
+  constructor(
+    @Inject(ATOMIC_QUEUES_REDIS) private readonly redis: RedisClient,
+    @Inject(ATOMIC_QUEUES_REDIS_SUBSCRIBER) private readonly subscriber: RedisClient,
+    @Inject(ATOMIC_QUEUES_QUEUE_DRIVER) private readonly driver: QueueDriver,
+    @Inject(ATOMIC_QUEUES_CONFIG) private readonly config: ResolvedAtomicQueuesConfig,
+    @Inject(ATOMIC_QUEUES_CLOCK) private readonly clock: Clock,
+    private readonly index: IndexManagerService,
+    private readonly queues: QueueManagerService,
+    private readonly registry: JobProcessorRegistry,
+  ) {}
+
+  get nodeId(): string {
+    return this.config.nodeId;
+  }
+
+  /**
+   * Starts a worker for `queueName` unless a live heartbeat for `workerName` exists anywhere (then
+   * `{ created: false, reason: 'alive', owner }` and no consumer is started).
+   */
+  async createWorker<T = any, R = any>(options: CreateWorkerOptions<T, R>): Promise<CreateWorkerResult> {
+    const { workerName, queueName } = options ?? ({} as CreateWorkerOptions);
+    assertName('workerName', workerName);
+    assertName('queueName', queueName);
+    if (options.processor !== undefined && typeof options.processor !== 'function') {
+      throw new AtomicQueuesValidationError('processor', 'must be a function (job) => result, or omitted to dispatch through @JobProcessor', options.processor);
+    }
+    const settings = resolveWorkerDefaults(options.config, this.config.workerDefaults, 'config');
+    const entity = options.entity ?? (await this.queues.getQueueEntity(queueName));
+    if (entity) assertEntity(entity.entityType, entity.entityId);
+    if (this.shuttingDown) return { created: false, workerName, reason: 'shutting-down', owner: this.nodeId };
+    if (this.workers.has(workerName)) return { created: false, workerName, reason: 'alive', owner: this.nodeId };
+    const inFlight = this.claiming.get(workerName);
+    if (inFlight) {
+      // Same name requested twice in this process: report the outcome of the first request.
+      const first = await inFlight;
+      return first.created ? { created: false, workerName, reason: 'alive', owner: this.nodeId } : first;
+    }
+    const claim = this.claim({ ...options, entity }, settings);
+    this.claiming.set(workerName, claim);
+    try {
+      return await claim;
+    } finally {
+      this.claiming.delete(workerName);
+    }
+  }
+
+  private async claim(options: CreateWorkerOptions, settings: Required<WorkerDefaultsConfig>): Promise<CreateWorkerResult> {
+    const { workerName } = options;
+    const hbKey = keys.heartbeat(this.config.keyPrefix, workerName);
+    const owner = `${this.nodeId}|${randomBytes(8).toString('hex')}`;
+    const claimed = await this.redis.set(hbKey, owner, 'PX', Math.round(settings.heartbeatTTL * 1000), 'NX');
+    if (claimed !== 'OK') {
+      const current = await this.redis.get(hbKey);
+      return { created: false, workerName, reason: 'alive', owner: ownerNode(current) };
+    }
+    try {
+      const managed = await this.start(options, owner, settings);
+      return { created: true, workerName, nodeId: this.nodeId, worker: managed.worker };
+    } catch (err) {
+      await this.safely('release heartbeat', () => releaseHeartbeatScript.run(this.redis, [hbKey], [owner]));
+      throw err;
+    }
+  }
+
+  /** True iff a live heartbeat for the name exists (on any node). */
+  async workerExists(workerName: string): Promise<boolean> {
+    assertName('workerName', workerName);
+    return (await this.redis.exists(keys.heartbeat(this.config.keyPrefix, workerName))) === 1;
+  }
+
+  /** Node id holding the name's heartbeat, or undefined. */
+  async getWorkerOwner(workerName: string): Promise<string | undefined> {
+    assertName('workerName', workerName);
+    const v = await this.redis.get(keys.heartbeat(this.config.keyPrefix, workerName));
+    return v === null ? undefined : ownerNode(v);
+  }
+
+  /** Publishes a close signal for the worker; it closes wherever it runs. Returns the number of receivers. */
+  async signalWorkerClose(workerName: string): Promise<number> {
+    assertName('workerName', workerName);
+    return Number(await this.redis.publish(keys.shutdownChannel(this.config.keyPrefix, workerName), this.nodeId));
+  }
+
+  /** Workers recorded for the entity (index), each with whether its heartbeat is alive. */
+  async getEntityWorkers(entityType: string, entityId: string): Promise<EntityWorkerInfo[]> {
+    assertEntity(entityType, entityId);
+    const states = await this.index.getEntityWorkerStates(entityType, entityId);
+    const alive = await Promise.all(states.map((s) => this.workerExists(s.workerName)));
+    return states.map((s, i) => ({ workerName: s.workerName, state: s.state, nodeId: s.nodeId, updatedAt: s.updatedAt, alive: alive[i] }));
+  }
+
+  /** Names of the workers running in this process. */
+  getLocalWorkerNames(): string[] {
+    return [...this.workers.keys()];
+  }
+
+  /**
+   * Stops every worker of this node: publishes their close signals and starts closing them locally (no new
+   * workers are created afterwards). Current jobs finish; use waitForWorkersToClose to wait.
+   */
+  async signalNodeWorkersClose(): Promise<void> {
+    this.shuttingDown = true;
+    const names = [...this.workers.keys()];
+    await Promise.allSettled(names.map((n) => this.signalWorkerClose(n)));
+    for (const name of names) void this.closeWorker(name, 'node-shutdown');
+  }
+
+  /**
+   * Waits until every local worker has closed, at most `timeoutMs` (Clock). Returns true if all closed. On
+   * timeout, workers still busy are force-closed: their active job stays in Redis and returns to its queue
+   * as stalled (never lost).
+   */
+  async waitForWorkersToClose(timeoutMs: number): Promise<boolean> {
+    const closing = [...this.workers.keys()].map((n) => this.closeWorker(n, 'node-shutdown'));
+    const done = await this.within(Promise.allSettled(closing), timeoutMs);
+    if (!done) {
+      const left = [...this.workers.values()];
+      this.logger.warn(`shutdown timeout (${timeoutMs} ms): force-closing ${left.map((w) => w.name).join(', ')}`);
+      await Promise.allSettled(left.map((w) => this.finishClose(w, 'node-shutdown', true)));
+    }
+    return done;
+  }
+
+  /** Closes a local worker after its current job; resolves when closed (no-op for unknown names). */
+  closeWorker(workerName: string, reason: WorkerCloseReason = 'closed'): Promise<void> {
+    const managed = this.workers.get(workerName);
+    if (!managed) return Promise.resolve();
+    managed.closing ??= this.finishClose(managed, reason, false);
+    return managed.closing;
+  }
+
+  /** Attaches a job-lifecycle listener (every attempt's start and end). Returns the unsubscribe function. */
+  observe(listener: JobLifecycleListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /**
+   * Graceful node shutdown: stop accepting workers, close every local worker after its current job (bounded
+   * by `timeoutMs`, then forced), release heartbeats. Returns true if every worker closed in time.
+   */
+  async shutdown(timeoutMs = this.config.shutdownTimeoutMs): Promise<boolean> {
+    await this.signalNodeWorkersClose();
+    const done = await this.waitForWorkersToClose(timeoutMs);
+    if (this.subscribed) this.subscriber.off('message', this.onMessage);
+    this.subscribed = false;
+    return done;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+
+  private async start(options: CreateWorkerOptions, owner: string, settings: Required<WorkerDefaultsConfig>): Promise<ManagedWorker> {
+    const { workerName, queueName, entity } = options;
+    const processor = options.processor ?? ((job: Job) => this.registry.dispatch(job));
+    const channel = keys.shutdownChannel(this.config.keyPrefix, workerName);
+    await this.ensureSubscribed();
+    await this.subscriber.subscribe(channel);
+    this.channelToWorker.set(channel, workerName);
+
+    let managed!: ManagedWorker;
+    const worker = this.driver.createWorker(
+      queueName,
+      (job: Job) => this.runJob(managed, job, processor),
+      {
+        prefix: this.config.keyPrefix,
+        name: workerName,
+        concurrency: settings.concurrency,
+        stalledInterval: settings.stalledInterval,
+        lockDuration: settings.lockDuration,
+        maxStalledCount: settings.maxStalledCount,
+        autorun: false,
+      },
+    );
+    managed = {
+      name: workerName,
+      queueName,
+      entity,
+      owner,
+      settings,
+      events: options.events ?? {},
+      worker,
+      lastRefresh: this.clock.now(),
+    };
+    this.workers.set(workerName, managed);
+    this.wireEvents(managed);
+    managed.timer = this.clock.setInterval(() => void this.refresh(managed), settings.heartbeatInterval);
+    if (entity) await this.safely('index worker', () => this.index.setWorkerState(entity.entityType, entity.entityId, workerName, 'running'));
+    void worker.run().catch((err) => this.logger.error(`worker ${workerName} stopped: ${String(err)}`));
+    try {
+      await worker.waitUntilReady();
+      await managed.events.onReady?.(worker, workerName);
+    } catch (err) {
+      this.logger.warn(`worker ${workerName} onReady: ${String(err)}`);
+    }
+    return managed;
+  }
+
+  private wireEvents(managed: ManagedWorker): void {
+    const { worker, name, events } = managed;
+    worker.on('error', (err) => this.logger.warn(`worker ${name}: ${err.message}`));
+    worker.on('completed', (job) => {
+      void this.unindex(managed, job);
+      void this.safely('onCompleted', async () => events.onCompleted?.(job, name));
+    });
+    worker.on('failed', (job, err) => {
+      const final = !job || err?.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+      if (!final) return;
+      if (job) void this.unindex(managed, job);
+      void this.safely('onFailed', async () => events.onFailed?.(job, err, name));
+    });
+  }
+
+  private async unindex(managed: ManagedWorker, job: Job): Promise<void> {
+    if (!managed.entity || job.id === undefined) return;
+    await this.safely('unindex job', () => this.index.unindexJob(managed.entity!.entityType, managed.entity!.entityId, String(job.id)));
+  }
+
+  /** Runs one job: every attempt in place while the job stays active; throws only the final failure. */
+  private async runJob(managed: ManagedWorker, job: Job, processor: (job: Job) => unknown): Promise<unknown> {
+    const maxAttempts = Math.max(1, job.opts.attempts ?? 1);
+    const attemptsKey = keys.attempts(this.config.keyPrefix, managed.queueName);
+    const jobId = String(job.id);
+    const nextAttempt = async (): Promise<number> =>
+      maxAttempts > 1 ? Number(await this.redis.hincrby(attemptsKey, jobId, 1)) : job.attemptsMade + 1;
+    let attempt = await nextAttempt();
+    for (;;) {
+      this.emit(managed, job, 'start', attempt);
+      try {
+        const result = await processor(job);
+        this.emit(managed, job, 'end', attempt, 'completed');
+        if (maxAttempts > 1) await this.redis.hdel(attemptsKey, jobId);
+        return result;
+      } catch (raw) {
+        const err = raw instanceof Error ? raw : new Error(String(raw));
+        this.emit(managed, job, 'end', attempt, 'failed', err);
+        const unrecoverable = err instanceof JobProcessorNotFoundError || err.name === 'UnrecoverableError';
+        if (unrecoverable || attempt >= maxAttempts || maxAttempts === 1) {
+          if (maxAttempts > 1) await this.redis.hdel(attemptsKey, jobId);
+          if (maxAttempts === 1 && !unrecoverable) throw err;
+          throw asFinal(err);
+        }
+        await this.safely('job log', () => job.log(`attempt ${attempt} failed: ${err.message}`));
+        await this.clock.sleep(backoffDelay(job.opts.backoff, attempt));
+        if (managed.forced) throw new Error(`worker ${managed.name} was force-closed during a retry backoff; the job is re-run as stalled`);
+        attempt = await nextAttempt();
+      }
+    }
+  }
+
+  private emit(managed: ManagedWorker, job: Job, phase: 'start' | 'end', attempt: number, outcome?: 'completed' | 'failed', error?: Error): void {
+    if (this.listeners.size === 0) return;
+    const event: JobLifecycleEvent = {
+      phase,
+      workerName: managed.name,
+      nodeId: this.nodeId,
+      queueName: managed.queueName,
+      job: { id: String(job.id), name: job.name, data: job.data, attemptsMade: job.attemptsMade },
+      attempt,
+      ...(outcome ? { outcome } : {}),
+      ...(error ? { error } : {}),
+      at: this.clock.now(),
+    };
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.logger.warn(`job observer threw: ${String(err)}`);
+      }
+    }
+  }
+
+  private async refresh(managed: ManagedWorker): Promise<void> {
+    if (managed.closing) return;
+    const ttlMs = Math.round(managed.settings.heartbeatTTL * 1000);
+    if (managed.refreshing) {
+      // The previous refresh has not answered for a whole TTL: the key has expired unless it was extended.
+      if (this.clock.now() - managed.lastRefresh >= ttlMs) {
+        this.logger.warn(`worker ${managed.name}: no heartbeat refresh answered for ${ttlMs} ms: closing`);
+        void this.closeWorker(managed.name, 'heartbeat-lost');
+      }
+      return;
+    }
+    managed.refreshing = true;
+    try {
+      const owned = await refreshHeartbeatScript.run<number>(this.redis, [keys.heartbeat(this.config.keyPrefix, managed.name)], [managed.owner, ttlMs]);
+      if (Number(owned) === 1) {
+        managed.lastRefresh = this.clock.now();
+        return;
+      }
+      this.logger.warn(`worker ${managed.name} lost its heartbeat (another owner or expired): closing`);
+      void this.closeWorker(managed.name, 'heartbeat-lost');
+    } catch (err) {
+      if (this.clock.now() - managed.lastRefresh >= ttlMs) {
+        this.logger.warn(`worker ${managed.name} could not refresh its heartbeat for ${ttlMs} ms: closing (${String(err)})`);
+        void this.closeWorker(managed.name, 'heartbeat-lost');
+      }
+    } finally {
+      managed.refreshing = false;
+    }
+  }
+
+  private async finishClose(managed: ManagedWorker, reason: WorkerCloseReason, force: boolean): Promise<void> {
+    const { name, entity } = managed;
+    try {
+      if (force) {
+        managed.forced = true;
+        // A graceful close may already be waiting for the job; BullMQ would return that same promise, so cut the
+        // connections instead: the lock is no longer renewed and the job goes back to wait as stalled.
+        await this.within(managed.worker.disconnect(), 1000);
+      } else {
+        if (entity && reason !== 'heartbeat-lost') await this.safely('index closing', () => this.index.setWorkerState(entity.entityType, entity.entityId, name, 'closing'));
+        const closing = managed.worker.close();
+        if (reason !== 'heartbeat-lost') await closing;
+        else if (!(await this.within(closing, this.config.shutdownTimeoutMs))) {
+          // Redis unreachable or a job stuck: the name is no longer ours, stop for good.
+          managed.forced = true;
+          await this.within(managed.worker.disconnect(), 1000);
+        }
+      }
+    } catch (err) {
+      this.logger.warn(`closing worker ${name}: ${String(err)}`);
+    }
+    if (this.workers.get(name) !== managed) return; // already finished by a concurrent (forced) close
+    this.workers.delete(name);
+    this.clock.clear(managed.timer);
+    const channel = keys.shutdownChannel(this.config.keyPrefix, name);
+    this.channelToWorker.delete(channel);
+    // Not awaited: the subscriber never gives up on a command while Redis is unreachable.
+    this.subscriber.unsubscribe(channel).catch((err: unknown) => this.logger.warn(`unsubscribe ${channel}: ${String(err)}`));
+    if (reason !== 'heartbeat-lost') {
+      await this.safely('release heartbeat', () => releaseHeartbeatScript.run(this.redis, [keys.heartbeat(this.config.keyPrefix, name)], [managed.owner]));
+    }
+    // After a lost heartbeat the name may already belong to a worker elsewhere: leave its index entry alone.
+    const takenOver = reason === 'heartbeat-lost' && (await this.safely('read owner', () => this.workerExists(name))) !== false;
+    if (entity && !takenOver) await this.safely('index closed', () => this.index.removeWorkerState(entity.entityType, entity.entityId, name));
+    await this.safely('onClosed', async () => managed.events.onClosed?.(name, reason));
+  }
+
+  /** True if `promise` settles within `ms` (Clock). */
+  private async within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+    let timer: ClockTimer | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = this.clock.setTimeout(() => resolve(false), Math.max(0, ms));
+    });
+    try {
+      return await Promise.race([promise.then(() => true, () => true), timeout]);
+    } finally {
+      this.clock.clear(timer);
+    }
+  }
+
+  private readonly onMessage = (channel: string): void => {
+    const name = this.channelToWorker.get(channel);
+    if (name) void this.closeWorker(name, 'signal');
+  };
+
+  private async ensureSubscribed(): Promise<void> {
+    if (this.subscribed) return;
+    this.subscribed = true;
+    this.subscriber.on('message', this.onMessage);
+  }
+
+  private async safely<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (err) {
+      this.logger.warn(`${what} failed: ${String(err)}`);
+      return undefined;
+    }
+  }
+}
+
+function ownerNode(value: string | null): string {
+  if (value === null) return '';
+  const bar = value.lastIndexOf('|');
+  return bar < 0 ? value : value.slice(0, bar);
+}
+
+/** The final failure, marked so BullMQ does not schedule its own (out-of-order) retry. */
+function asFinal(err: Error): Error {
+  if (err.name === 'UnrecoverableError') return err;
+  const final = new UnrecoverableError(err.message);
+  final.stack = err.stack;
+  (final as Error & { cause?: unknown }).cause = err;
+  return final;
+}

@@ -1,0 +1,118 @@
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { resolveConfig, WORKER_DEFAULTS, type AtomicQueuesConfig } from '../../src/config/index.js';
+import { AtomicQueuesConfigError } from '../../src/errors.js';
+
+const base: AtomicQueuesConfig = { redis: { url: 'redis://127.0.0.1:6379' } };
+const withConfig = (patch: Record<string, unknown>) => ({ ...base, ...patch }) as AtomicQueuesConfig;
+
+function configError(input: unknown): AtomicQueuesConfigError {
+  try {
+    resolveConfig(input as AtomicQueuesConfig);
+  } catch (err) {
+    expect(err).toBeInstanceOf(AtomicQueuesConfigError);
+    return err as AtomicQueuesConfigError;
+  }
+  throw new Error('resolveConfig accepted an invalid config');
+}
+
+describe('resolveConfig defaults', () => {
+  it('applies every documented default', () => {
+    const c = resolveConfig(base);
+    expect(c.workerDefaults).toEqual({
+      concurrency: 1,
+      stalledInterval: 1000,
+      lockDuration: 30000,
+      maxStalledCount: Number.MAX_SAFE_INTEGER,
+      heartbeatTTL: 3,
+      heartbeatInterval: 1000,
+    });
+    expect(c.enableCronManager).toBe(false);
+    expect(c.cronInterval).toBe(5000);
+    expect(c.keyPrefix).toBe('aq');
+    expect(c.shutdownTimeoutMs).toBe(30000);
+    expect(c.queueDefaults.defaultJobOptions).toEqual({});
+    expect(c.nodeId).toMatch(new RegExp(`-${process.pid}-[0-9a-f]{6}$`));
+    expect(resolveConfig(base).nodeId).not.toBe(c.nodeId);
+  });
+
+  it('keeps given values and merges worker defaults field by field', () => {
+    const c = resolveConfig({
+      redis: { host: 'h', port: 7000, password: 'p', db: 2, maxRetriesPerRequest: null },
+      workerDefaults: { heartbeatTTL: 1, heartbeatInterval: 200 },
+      queueDefaults: { defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 10 }, removeOnComplete: 100, removeOnFail: true, priority: 5 } },
+      enableCronManager: true,
+      cronInterval: 250,
+      keyPrefix: 'my-app',
+      nodeId: 'node-a',
+      shutdownTimeoutMs: 0,
+    });
+    expect(c.workerDefaults).toEqual({ ...WORKER_DEFAULTS, heartbeatTTL: 1, heartbeatInterval: 200 });
+    expect(c.redis).toEqual({ host: 'h', port: 7000, password: 'p', db: 2, maxRetriesPerRequest: null });
+    expect(c.queueDefaults.defaultJobOptions.backoff).toEqual({ type: 'exponential', delay: 10 });
+    expect([c.enableCronManager, c.cronInterval, c.keyPrefix, c.nodeId, c.shutdownTimeoutMs]).toEqual([true, 250, 'my-app', 'node-a', 0]);
+    expect(Object.isFrozen(c) && Object.isFrozen(c.workerDefaults)).toBe(true);
+  });
+
+  it('accepts an existing ioredis connection without connecting or taking it over', () => {
+    const connection = new Redis({ lazyConnect: true });
+    const c = resolveConfig({ redis: { connection } });
+    expect(c.redis.connection).toBe(connection);
+    expect(connection.status).toBe('wait');
+  });
+});
+
+describe('resolveConfig rejects invalid config naming the field and the accepted values', () => {
+  const cases: Array<[string, unknown, string, RegExp]> = [
+    ['missing config', undefined, '(config)', /must be an object/],
+    ['no redis', {}, 'redis', /url.*host.*connection/],
+    ['empty redis', { redis: {} }, 'redis', /one of url, host, port or connection/],
+    ['unknown top-level option', withConfig({ keyprefix: 'x' }), 'keyprefix', /accepted: redis, workerDefaults/],
+    ['unknown redis option', { redis: { url: 'redis://x', tls: true } }, 'redis.tls', /accepted: host, port/],
+    ['bad url scheme', { redis: { url: 'http://x' } }, 'redis.url', /'redis:\/\/' or 'rediss:\/\/'/],
+    ['port out of range', { redis: { port: 70000 } }, 'redis.port', /\[1, 65535\]/],
+    ['non-integer port', { redis: { port: 63.5 } }, 'redis.port', /integer/],
+    ['db negative', { redis: { host: 'h', db: -1 } }, 'redis.db', /\[0, 15\]/],
+    ['maxRetriesPerRequest negative', { redis: { host: 'h', maxRetriesPerRequest: -1 } }, 'redis.maxRetriesPerRequest', /integer/],
+    ['connection not ioredis', { redis: { connection: {} } }, 'redis.connection', /ioredis/],
+    ['connection and url', { redis: { connection: new Redis({ lazyConnect: true }), url: 'redis://x' } }, 'redis', /either connection or url/],
+    ['zero TTL', withConfig({ workerDefaults: { heartbeatTTL: 0 } }), 'workerDefaults.heartbeatTTL', /> 0/],
+    ['negative TTL', withConfig({ workerDefaults: { heartbeatTTL: -3 } }), 'workerDefaults.heartbeatTTL', /> 0/],
+    ['NaN TTL', withConfig({ workerDefaults: { heartbeatTTL: Number.NaN } }), 'workerDefaults.heartbeatTTL', /finite/],
+    ['TTL below 1 ms', withConfig({ workerDefaults: { heartbeatTTL: 0.0005 } }), 'workerDefaults.heartbeatTTL', /whole number of milliseconds/],
+    ['interval equal to TTL', withConfig({ workerDefaults: { heartbeatTTL: 1, heartbeatInterval: 1000 } }), 'workerDefaults.heartbeatInterval', /< heartbeatTTL \* 1000 \(= 1000 ms\)/],
+    ['interval above default TTL', withConfig({ workerDefaults: { heartbeatInterval: 5000 } }), 'workerDefaults.heartbeatInterval', /= 3000 ms/],
+    ['fractional interval', withConfig({ workerDefaults: { heartbeatInterval: 10.5 } }), 'workerDefaults.heartbeatInterval', /integer/],
+    ['zero concurrency', withConfig({ workerDefaults: { concurrency: 0 } }), 'workerDefaults.concurrency', /integer in \[1,/],
+    ['fractional lockDuration', withConfig({ workerDefaults: { lockDuration: 1.5 } }), 'workerDefaults.lockDuration', /integer/],
+    ['negative maxStalledCount', withConfig({ workerDefaults: { maxStalledCount: -1 } }), 'workerDefaults.maxStalledCount', /\[0,/],
+    ['string stalledInterval', withConfig({ workerDefaults: { stalledInterval: '1000' } }), 'workerDefaults.stalledInterval', /integer/],
+    ['unknown worker option', withConfig({ workerDefaults: { ttl: 3 } }), 'workerDefaults.ttl', /accepted: concurrency/],
+    ['unknown backoff type', withConfig({ queueDefaults: { defaultJobOptions: { backoff: { type: 'linear', delay: 1 } } } }), 'queueDefaults.defaultJobOptions.backoff.type', /'fixed' \| 'exponential'/],
+    ['negative backoff delay', withConfig({ queueDefaults: { defaultJobOptions: { backoff: { type: 'fixed', delay: -1 } } } }), 'queueDefaults.defaultJobOptions.backoff.delay', /integer/],
+    ['zero attempts', withConfig({ queueDefaults: { defaultJobOptions: { attempts: 0 } } }), 'queueDefaults.defaultJobOptions.attempts', /\[1,/],
+    ['fractional attempts', withConfig({ queueDefaults: { defaultJobOptions: { attempts: 2.5 } } }), 'queueDefaults.defaultJobOptions.attempts', /integer/],
+    ['priority too high', withConfig({ queueDefaults: { defaultJobOptions: { priority: 3_000_000 } } }), 'queueDefaults.defaultJobOptions.priority', /2097152/],
+    ['removeOnComplete string', withConfig({ queueDefaults: { defaultJobOptions: { removeOnComplete: 'yes' } } }), 'queueDefaults.defaultJobOptions.removeOnComplete', /integer/],
+    ['unknown job option', withConfig({ queueDefaults: { defaultJobOptions: { lifo: true } } }), 'queueDefaults.defaultJobOptions.lifo', /accepted: removeOnComplete/],
+    ['enableCronManager not boolean', withConfig({ enableCronManager: 'yes' }), 'enableCronManager', /true or false/],
+    ['cronInterval zero', withConfig({ cronInterval: 0 }), 'cronInterval', /\[1,/],
+    ['keyPrefix with colon', withConfig({ keyPrefix: 'a:b' }), 'keyPrefix', /':'/],
+    ['keyPrefix with space', withConfig({ keyPrefix: 'a b' }), 'keyPrefix', /whitespace/],
+    ['empty keyPrefix', withConfig({ keyPrefix: '' }), 'keyPrefix', /1-64/],
+    ['nodeId with pipe', withConfig({ nodeId: 'a|b' }), 'nodeId', /'\|'/],
+    ['negative shutdownTimeoutMs', withConfig({ shutdownTimeoutMs: -1 }), 'shutdownTimeoutMs', /\[0,/],
+  ];
+  it.each(cases)('%s', (_label, input, path, message) => {
+    const err = configError(input);
+    expect(err.path).toBe(path);
+    expect(err.message).toMatch(message);
+    expect(err.message).toContain(path);
+  });
+
+  it('never prints a password', () => {
+    const err = configError({ redis: { host: 'h', password: 12345 } });
+    expect(err.path).toBe('redis.password');
+    expect(err.message).not.toContain('12345');
+  });
+});

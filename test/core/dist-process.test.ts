@@ -1,0 +1,46 @@
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { scanKeys, uniquePrefix, waitFor } from './support.js';
+
+const FIXTURE = 'dist/test/core/fixtures/sigterm-app.js';
+
+describe('compiled module in a plain node process', () => {
+  beforeAll(async () => {
+    // tsc reports errors of folders other helpers are still writing; what matters is that our output exists.
+    await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: process.cwd() }).catch(() => undefined);
+    expect(existsSync(FIXTURE)).toBe(true);
+  }, 120_000);
+
+  it('SIGTERM lets the in-flight job finish, releases the heartbeat and exits; the next job stays queued', async () => {
+    const url = inject('redisUrl');
+    const prefix = uniquePrefix('sig');
+    const redis = new Redis(url);
+    const queue = new Queue('order-o1-queue', { connection: redis, prefix });
+    try {
+      await queue.add('a', {}, { jobId: 'a' });
+      await queue.add('b', {}, { jobId: 'b' });
+      const child = spawn(process.execPath, [FIXTURE, url, prefix], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+      const exited = new Promise<[number | null, string | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
+      await waitFor(() => out.includes('started a'), 15_000, `job a to start; output so far:\n${out}`);
+      child.kill('SIGTERM');
+      // Nest closes the app, then re-raises the signal: the process ends by SIGTERM after a full cleanup.
+      expect(await exited).toEqual([null, 'SIGTERM']);
+      const lines = out.trim().split('\n');
+      expect(lines.slice(lines.indexOf('started a'))).toEqual(['started a', 'done a', 'closed']);
+      expect(await queue.getJobCounts('completed', 'waiting', 'active')).toEqual({ completed: 1, waiting: 1, active: 0 });
+      expect(await scanKeys(redis, `${prefix}:workers:*`)).toEqual([]);
+    } finally {
+      await queue.close();
+      const left = await scanKeys(redis, `${prefix}:*`);
+      if (left.length) await redis.del(...left);
+      redis.disconnect();
+    }
+  });
+});
