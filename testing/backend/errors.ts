@@ -1,0 +1,37 @@
+import { ErrorCode } from 'bullmq';
+
+/** The one error every unsupported feature throws: names the feature, never a silent no-op. */
+export class InMemoryBackendUnsupportedError extends Error {
+  constructor(readonly feature: string) {
+    super(`${feature} is not supported by the in-memory backend`);
+    this.name = 'InMemoryBackendUnsupportedError';
+  }
+}
+
+export function unsupported(feature: string): never {
+  throw new InMemoryBackendUnsupportedError(feature);
+}
+
+/** Same messages and `code` as BullMQ's own finishedErrors (not exported by bullmq), so callers see identical errors. */
+export function backendError(code: number, jobId: string, command: string, state?: string): Error {
+  let message: string;
+  switch (code) {
+    case ErrorCode.JobNotExist:
+      message = `Missing key for job ${jobId}. ${command}`;
+      break;
+    case ErrorCode.JobLockNotExist:
+      message = `Missing lock for job ${jobId}. ${command}`;
+      break;
+    case ErrorCode.JobNotInState:
+      message = `Job ${jobId} is not in the ${state} state. ${command}`;
+      break;
+    case ErrorCode.JobLockMismatch:
+      message = `Lock mismatch for job ${jobId}. Cmd ${command} from ${state}`;
+      break;
+    default:
+      message = `Unknown code ${code} error for ${jobId}. ${command}`;
+  }
+  const error = new Error(message) as Error & { code: number };
+  error.code = code;
+  return error;
+}

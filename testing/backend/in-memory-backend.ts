@@ -1,0 +1,660 @@
+import { EventEmitter } from 'node:events';
+import {
+  ConnectionClosedError,
+  QueueKeys,
+  type DependenciesOpts,
+  type IQueueBackend,
+  type JobJson,
+  type JobProgress,
+  type JobState,
+  type JobType,
+  type JobsOptions,
+  type KeepJobs,
+  type KeyPrefixOptions,
+  type KeysMap,
+  type MinimalJob,
+  type MoveToDelayedOpts,
+  type MoveToWaitingChildrenOpts,
+  type ParentKeyOpts,
+  type QueueBaseOptions,
+  type RepeatableOptions,
+  type RetryJobOpts,
+  type RetryOptions,
+  type StreamReadRaw,
+} from 'bullmq';
+import type { ClockTimer } from '../../src/ports/clock.js';
+import { setBackgroundInterval, setBackgroundTimeout } from '../clock/test-clock.js';
+import { unsupported } from './errors.js';
+import type { InMemoryQueueStore } from './in-memory-store.js';
+import type { FetchOptions, NextJobData, QueueState } from './queue-state.js';
+import { rangeByIndex } from './sorted-set.js';
+
+const FLOWS = 'flows (parent/child jobs)';
+const SCHEDULERS = 'job schedulers / repeatable jobs';
+const RATE_LIMIT = 'rate limiting';
+
+/** Worker-side options the backend reads (the Worker passes its own options object to the factory). */
+type BackendOptions = QueueBaseOptions<unknown> & KeyPrefixOptions & {
+  name?: string;
+  lockDuration?: number;
+  lockRenewTime?: number;
+  skipLockRenewal?: boolean;
+  skipStalledCheck?: boolean;
+  stalledInterval?: number;
+  maxStalledCount?: number;
+  removeOnComplete?: boolean | number | KeepJobs;
+  removeOnFail?: boolean | number | KeepJobs;
+};
+
+export interface InMemoryBackendRole {
+  /** Built for a Worker: renews its locks and runs stalled checks on the store's clock. */
+  worker: boolean;
+}
+
+/**
+ * BullMQ 6 `IQueueBackend` over an {@link InMemoryQueueStore}. Every operation runs synchronously against the
+ * store (atomic like a Lua script) and returns the same shapes and errors as the Redis backend.
+ *
+ * Time: everything the backend decides (delays, backoff, lock expiry, stalled checks, block timeouts,
+ * finishedOn/processedOn) reads the store's clock. A Worker backend also renews the locks it handed out every
+ * `lockRenewTime` and runs the stalled check every `stalledInterval` on that clock (both as unref'd background
+ * timers). BullMQ itself still uses real timers for: its own LockManager renewal and stalled-check loop (these
+ * call into this backend and are harmless), `Worker#delay` (100 ms after an interrupted wait, i.e. on
+ * `worker.pause()`), the 'ready' emit (`setTimeout 0`) and `Date.now()` for `Job#timestamp` of new Job instances.
+ */
+export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend {
+  closing: Promise<void> | undefined;
+  readonly minimumBlockTimeout = 0.001;
+  readonly maximumBlockTimeout = 10;
+  private readonly queueKeys: QueueKeys;
+  private readonly state: QueueState;
+  /** Locks this backend handed out and has not released (renewed on the clock for workers). */
+  private readonly owned = new Map<string, string>();
+  private readonly timers: ClockTimer[] = [];
+  private blockingDisconnected = false;
+  private readonly blocked = new Set<(err: Error) => void>();
+
+  constructor(
+    readonly store: InMemoryQueueStore,
+    readonly name: string,
+    private readonly opts: BackendOptions,
+    private readonly role: InMemoryBackendRole = { worker: false },
+    private readonly ownsConnection = true,
+  ) {
+    super();
+    this.queueKeys = new QueueKeys(opts.prefix ?? 'bull');
+    this.state = store.queue(this.qualifiedName);
+    if (role.worker && ownsConnection) this.startWorkerTimers();
+  }
+
+  // ---------------------------------------------------------------- identity & lifecycle
+
+  get qualifiedName(): string {
+    return this.queueKeys.getQueueQualifiedName(this.name);
+  }
+
+  get keys(): KeysMap {
+    return this.queueKeys.getKeys(this.name);
+  }
+
+  toKey(type: string): string {
+    return this.queueKeys.toKey(this.name, type);
+  }
+
+  parseNodeKey(key: string): { prefix: string; queueName: string; id: string } {
+    const last = key.lastIndexOf(':');
+    const prev = key.lastIndexOf(':', last - 1);
+    return { prefix: key.slice(0, Math.max(prev, 0)), queueName: key.slice(prev + 1, last), id: key.slice(last + 1) };
+  }
+
+  clientName(suffix = ''): string {
+    return `${this.opts.prefix ?? 'bull'}:${Buffer.from(this.name).toString('base64')}${suffix}`;
+  }
+
+  forQueue(queueName: string, prefix?: string): IQueueBackend {
+    return new InMemoryQueueBackend(this.store, queueName, { ...this.opts, prefix: prefix ?? this.opts.prefix }, this.role, false);
+  }
+
+  async waitUntilReady(): Promise<void> {
+    if (this.closing) throw new ConnectionClosedError();
+  }
+
+  close(force = false): Promise<void> {
+    void force;
+    if (!this.ownsConnection) return Promise.resolve();
+    if (!this.closing) {
+      for (const t of this.timers.splice(0)) this.store.clock.clear(t);
+      this.interruptBlocking();
+      this.closing = Promise.resolve().then(() => {
+        this.emit('close');
+      });
+    }
+    return this.closing;
+  }
+
+  async disconnect(): Promise<void> {
+    this.interruptBlocking();
+  }
+
+  /** Connection names are a Redis concept; this backend has no connection to name. */
+  async setName(_name: string): Promise<void> {}
+
+  async disconnectBlocking(_wait?: boolean): Promise<void> {
+    this.blockingDisconnected = true;
+    this.interruptBlocking();
+  }
+
+  async reconnectBlocking(): Promise<void> {
+    if (!this.closing) this.blockingDisconnected = false;
+  }
+
+  private interruptBlocking(): void {
+    for (const fail of [...this.blocked]) fail(new ConnectionClosedError());
+  }
+
+  private startWorkerTimers(): void {
+    const clock = this.store.clock;
+    const lockDuration = this.opts.lockDuration ?? 30_000;
+    if (!this.opts.skipLockRenewal) {
+      const every = this.opts.lockRenewTime || lockDuration / 2;
+      this.timers.push(
+        setBackgroundInterval(clock, () => this.renewOwnedLocks(lockDuration), every, `lock renewal ${this.name}`),
+      );
+    }
+    if (!this.opts.skipStalledCheck) {
+      this.timers.push(
+        setBackgroundInterval(clock, () => void this.moveStalledJobsToWait(), this.opts.stalledInterval ?? 30_000, `stalled check ${this.name}`),
+      );
+    }
+  }
+
+  private renewOwnedLocks(duration: number): void {
+    for (const [jobId, token] of this.owned) {
+      if (!this.state.extendLock(jobId, token, duration)) this.owned.delete(jobId);
+    }
+  }
+
+  private fetchOptions(token: string, name?: string): FetchOptions {
+    return { token, lockDuration: this.opts.lockDuration ?? 30_000, name: name ?? this.opts.name };
+  }
+
+  private track(result: NextJobData, token: string): NextJobData {
+    if (result[0] && token !== '0') this.owned.set(String(result[1]), token);
+    return result;
+  }
+
+  private fetchNextOptions(token: string, fetchNext: boolean): FetchOptions | undefined {
+    return fetchNext && !this.closing ? this.fetchOptions(token) : undefined;
+  }
+
+  // ---------------------------------------------------------------- adding jobs
+
+  async addJob(job: JobJson, jobId: string, parentKeyOpts?: ParentKeyOpts): Promise<string> {
+    this.assertPlainJob(job, parentKeyOpts);
+    return this.state.addJob(job, jobId);
+  }
+
+  async addJobs(entries: { job: JobJson; jobId: string; parentKeyOpts?: ParentKeyOpts }[]): Promise<string[]> {
+    for (const e of entries) this.assertPlainJob(e.job, e.parentKeyOpts);
+    return entries.map((e) => this.state.addJob(e.job, e.jobId));
+  }
+
+  private assertPlainJob(job: JobJson, parentKeyOpts?: ParentKeyOpts): void {
+    const opts = (job.opts ?? {}) as JobsOptions & Record<string, unknown>;
+    if (job.parent || job.parentKey || parentKeyOpts?.parentKey || parentKeyOpts?.addToWaitingChildren) unsupported(FLOWS);
+    if (job.repeatJobKey || opts.repeat) unsupported(SCHEDULERS);
+    if (opts.deduplication) unsupported('deduplication');
+  }
+
+  async addFlow(): Promise<[Error | null, string | number][]> {
+    return unsupported(FLOWS);
+  }
+
+  async addJobScheduler(
+    _id: string,
+    _next: number,
+    _data: string,
+    _templateOpts: JobsOptions,
+    _opts: RepeatableOptions,
+  ): Promise<[string, number]> {
+    return unsupported(SCHEDULERS);
+  }
+
+  async updateJobSchedulerNextMillis(): Promise<string | null> {
+    return unsupported(SCHEDULERS);
+  }
+
+  async removeJobScheduler(): Promise<number> {
+    return unsupported(SCHEDULERS);
+  }
+
+  async getJobScheduler(): Promise<[any, string | null]> {
+    return unsupported(SCHEDULERS);
+  }
+
+  async getJobSchedulerData(): Promise<Record<string, string>> {
+    return unsupported(SCHEDULERS);
+  }
+
+  /** Read-only: no scheduler can exist here (creating one throws). */
+  async isJobScheduler(_id: string): Promise<boolean> {
+    return false;
+  }
+
+  async getJobSchedulersRange(): Promise<string[]> {
+    return [];
+  }
+
+  async getJobSchedulersCount(): Promise<number> {
+    return 0;
+  }
+
+  // ---------------------------------------------------------------- worker transitions
+
+  async moveToActive(token: string, name?: string): Promise<any[]> {
+    this.assertNoLimiter();
+    return this.track(this.state.fetchNext(this.fetchOptions(token, name)), token);
+  }
+
+  private assertNoLimiter(): void {
+    if ((this.opts as { limiter?: unknown }).limiter) unsupported(RATE_LIMIT);
+  }
+
+  async moveToCompleted<T = any, R = any, N extends string = string>(
+    job: MinimalJob<T, R, N>,
+    returnValue: R,
+    removeOnComplete: boolean | number | KeepJobs,
+    token: string,
+    fetchNext: boolean,
+  ): Promise<{ result: void | any[]; finishedOn: number }> {
+    const value = JSON.stringify(returnValue) ?? 'null';
+    const keep = keepJobs(removeOnComplete, this.opts.removeOnComplete);
+    const jobId = String(job.id);
+    this.owned.delete(jobId);
+    const done = this.state.finish('completed', jobId, value, keep, token, this.fetchNextOptions(token, fetchNext));
+    this.track(done.result, token);
+    return done;
+  }
+
+  async moveToFailed<T = any, R = any, N extends string = string>(
+    job: MinimalJob<T, R, N>,
+    failedReason: string,
+    removeOnFail: boolean | number | KeepJobs,
+    token: string,
+    fetchNext: boolean,
+    fieldsToUpdate?: Record<string, any>,
+  ): Promise<{ result: void | any[]; finishedOn: number }> {
+    const keep = keepJobs(removeOnFail, this.opts.removeOnFail);
+    const jobId = String(job.id);
+    this.owned.delete(jobId);
+    const done = this.state.finish('failed', jobId, failedReason ?? '', keep, token, this.fetchNextOptions(token, fetchNext), fieldsToUpdate);
+    this.track(done.result, token);
+    return done;
+  }
+
+  async moveToDelayed(jobId: string, _timestamp: number, delay: number, token = '0', opts: MoveToDelayedOpts = {}): Promise<void | any[]> {
+    this.owned.delete(jobId);
+    const result = this.state.moveToDelayed(jobId, Math.max(0, delay), token, opts, this.fetchNextOptions(token, !!opts.fetchNext));
+    return this.track(result, token);
+  }
+
+  async moveToWaitingChildren(_jobId: string, _token: string, _opts?: MoveToWaitingChildrenOpts): Promise<boolean> {
+    return unsupported(FLOWS);
+  }
+
+  async moveJobFromActiveToWait(jobId: string, token = '0'): Promise<number> {
+    this.owned.delete(jobId);
+    return this.state.activeToWait(jobId, token);
+  }
+
+  async retryJob(jobId: string, lifo: boolean, token = '0', opts: RetryJobOpts = {}): Promise<void> {
+    this.owned.delete(jobId);
+    this.state.retryActive(jobId, lifo, token, opts.fieldsToUpdate);
+  }
+
+  async retryFinishedJob<T = any, R = any, N extends string = string>(
+    job: MinimalJob<T, R, N>,
+    state: 'failed' | 'completed',
+    opts: RetryOptions = {},
+  ): Promise<void> {
+    this.state.reprocess(String(job.id), state, !!opts.resetAttemptsMade, !!opts.resetAttemptsStarted);
+  }
+
+  async promote(jobId: string): Promise<void> {
+    this.state.promote(jobId);
+  }
+
+  async moveStalledJobsToWait(): Promise<string[]> {
+    return this.state.moveStalledJobsToWait(this.opts.maxStalledCount ?? 1, this.opts.stalledInterval ?? 30_000);
+  }
+
+  async retryFinishedJobs(state: 'failed' | 'completed' = 'failed', count = 1000, timestamp = this.store.clock.now()): Promise<number> {
+    return this.state.retryFinished(state, count, timestamp);
+  }
+
+  async promoteJobs(count = 1000): Promise<number> {
+    return this.state.promoteAll(count);
+  }
+
+  async extendLock(jobId: string, token: string, duration: number): Promise<number> {
+    return this.state.extendLock(jobId, token, duration) ? 1 : 0;
+  }
+
+  async extendLocks(jobIds: string[], tokens: string[], duration: number): Promise<string[]> {
+    return jobIds.filter((id, i) => !this.state.extendLock(id, tokens[i], duration));
+  }
+
+  // ---------------------------------------------------------------- queue operations
+
+  async pause(pause: boolean): Promise<void> {
+    this.state.pause(pause);
+  }
+
+  async drain(delayed: boolean): Promise<void> {
+    this.state.drain(delayed);
+  }
+
+  /**
+   * Queue#clean passes `Date.now() - grace` (real time); the grace is re-applied to the store's clock so
+   * "older than grace" means clock time (a few real milliseconds of drift at most).
+   */
+  async cleanJobsByState(state: string, timestamp: number, limit = 0): Promise<string[]> {
+    const grace = Math.max(0, Date.now() - timestamp);
+    return this.state.clean(state, this.store.clock.now() - grace, limit);
+  }
+
+  async obliterate(opts: { force: boolean; count: number }): Promise<number> {
+    if (!this.state.isPaused()) throw new Error('Cannot obliterate non-paused queue');
+    if (this.state.active.length > 0 && !opts.force) throw new Error('Cannot obliterate queue with active jobs');
+    this.state.clear();
+    return 0;
+  }
+
+  /** A store has no orphaned job data: jobs only exist inside a state. */
+  async removeOrphanedJobs(): Promise<number> {
+    return 0;
+  }
+
+  async remove(jobId: string, removeChildren: boolean): Promise<number> {
+    void removeChildren;
+    return this.state.remove(jobId);
+  }
+
+  async removeUnprocessedChildren(): Promise<void> {
+    return unsupported(FLOWS);
+  }
+
+  async removeChildDependency(): Promise<boolean> {
+    return unsupported(FLOWS);
+  }
+
+  async removeDeduplicationKey(): Promise<number> {
+    return 0;
+  }
+
+  async deleteDeduplicationKey(): Promise<number> {
+    return 0;
+  }
+
+  async updateData<T = any, R = any, N extends string = string>(job: MinimalJob<T, R, N>, data: T): Promise<void> {
+    const stored = this.state.requireJob(String(job.id), 'updateData');
+    stored.data = JSON.stringify(data);
+  }
+
+  async updateProgress(jobId: string, progress: JobProgress): Promise<void> {
+    const stored = this.state.requireJob(jobId, 'updateProgress');
+    stored.progress = structuredClone(progress);
+    this.state.addEvent('event', 'progress', 'jobId', jobId, 'data', JSON.stringify(progress));
+  }
+
+  async addLog(jobId: string, logRow: string, keepLogs?: number): Promise<number> {
+    const stored = this.state.requireJob(jobId, 'addLog');
+    stored.logs.push(logRow);
+    if (keepLogs) {
+      const count = stored.logs.length;
+      stored.logs.splice(0, Math.max(0, count - keepLogs));
+      return Math.min(keepLogs, count);
+    }
+    return stored.logs.length;
+  }
+
+  async clearLogs(jobId: string, keepLogs?: number): Promise<void> {
+    const stored = this.state.getJob(jobId);
+    if (!stored) return;
+    stored.logs.splice(0, keepLogs ? Math.max(0, stored.logs.length - keepLogs) : stored.logs.length);
+  }
+
+  async changeDelay(jobId: string, delay: number): Promise<void> {
+    this.state.changeDelay(jobId, delay);
+  }
+
+  async changePriority(jobId: string, priority = 0, lifo = false): Promise<void> {
+    this.state.changePriority(jobId, priority, lifo);
+  }
+
+  // ---------------------------------------------------------------- getters
+
+  async getState(jobId: string): Promise<JobState | 'unknown'> {
+    return this.state.stateOf(jobId) as JobState | 'unknown';
+  }
+
+  async isFinished(jobId: string, returnValue = false): Promise<number | [number, string]> {
+    const job = this.state.getJob(jobId);
+    const reply = (code: number, value?: string): number | [number, string] =>
+      returnValue ? ([code, value] as [number, string]) : code;
+    if (!job) return reply(-1, `Missing key for job ${this.toKey(jobId)}. isFinished`);
+    if (this.state.completed.has(jobId)) return reply(1, job.returnvalue);
+    if (this.state.failed.has(jobId)) return reply(2, job.failedReason);
+    return returnValue ? ([0] as unknown as [number, string]) : 0;
+  }
+
+  async isMaxed(): Promise<boolean> {
+    return this.state.isMaxed();
+  }
+
+  async isJobInState(state: string, jobId: string): Promise<boolean> {
+    switch (state) {
+      case 'waiting':
+        return this.state.wait.includes(jobId);
+      case 'wait':
+      case 'active':
+      case 'paused':
+      case 'prioritized':
+      case 'completed':
+      case 'failed':
+      case 'delayed':
+      case 'waiting-children':
+        return this.state.idsInState(state).includes(jobId);
+      default:
+        throw new Error(`Unknown job state: ${state}`);
+    }
+  }
+
+  async getJobData(jobId: string): Promise<JobJson | undefined> {
+    const job = this.state.getJob(jobId);
+    return job ? this.state.toJobJson(job) : undefined;
+  }
+
+  async getDeduplicationJobId(): Promise<string | null> {
+    return null;
+  }
+
+  async getJobLogs(jobId: string, start: number, end: number, asc: boolean): Promise<{ logs: string[]; count: number }> {
+    const logs = this.state.getJob(jobId)?.logs ?? [];
+    const page = asc ? rangeByIndex(logs, start, end) : rangeByIndex(logs, -(end + 1), -(start + 1)).reverse();
+    return { logs: page, count: logs.length };
+  }
+
+  async getRateLimitTtl(): Promise<number> {
+    return -2; // no limiter key can exist (rate limiting throws)
+  }
+
+  async getCounts(types: JobType[], delayedTimestamp?: number): Promise<number[]> {
+    return types.map((t) => this.state.count(normalizeType(t), delayedTimestamp));
+  }
+
+  async getCountsPerPriority(priorities: number[]): Promise<number[]> {
+    return priorities.map((p) =>
+      p === 0
+        ? this.state.wait.length
+        : this.state.prioritized.members().filter((id) => this.state.getJob(id)?.priority === p).length,
+    );
+  }
+
+  async getRanges(types: JobType[], start = 0, end = 1, asc = false): Promise<[string][]> {
+    return types.map((t) => this.state.range(normalizeType(t), start, end, asc)) as unknown as [string][];
+  }
+
+  async getDependencyCounts(): Promise<number[]> {
+    return unsupported(FLOWS);
+  }
+
+  async getDependencies(_jobId: string, _opts: DependenciesOpts): Promise<never> {
+    return unsupported(FLOWS);
+  }
+
+  async getProcessedChildrenValues(): Promise<Record<string, string>> {
+    return unsupported(FLOWS);
+  }
+
+  async getIgnoredChildrenFailures(): Promise<Record<string, string>> {
+    return unsupported(FLOWS);
+  }
+
+  async getMetrics(): Promise<[string[], string[], number]> {
+    return unsupported('metrics');
+  }
+
+  /** No connections exist, so there are no clients to list (Queue#getWorkers() is empty). */
+  async getClientList(): Promise<string[]> {
+    return [];
+  }
+
+  async paginate(): Promise<never> {
+    return unsupported(FLOWS);
+  }
+
+  // ---------------------------------------------------------------- meta
+
+  async setQueueMeta(values: Record<string, string | number>): Promise<number> {
+    if ('max' in values || 'duration' in values) unsupported(`${RATE_LIMIT} (global rate limit)`);
+    let added = 0;
+    for (const [k, v] of Object.entries(values)) {
+      if (!this.state.meta.has(k)) added++;
+      this.state.meta.set(k, String(v));
+    }
+    this.state.notify();
+    return added;
+  }
+
+  async getQueueMetaField(field: string): Promise<string | null> {
+    return this.state.meta.get(field) ?? null;
+  }
+
+  async getQueueMetaFields(fields: string[]): Promise<(string | null)[]> {
+    return fields.map((f) => this.state.meta.get(f) ?? null);
+  }
+
+  async getQueueMeta(): Promise<Record<string, string>> {
+    return Object.fromEntries(this.state.meta);
+  }
+
+  async removeQueueMetaFields(fields: string[]): Promise<number> {
+    let removed = 0;
+    for (const f of fields) if (this.state.meta.delete(f)) removed++;
+    this.state.notify();
+    return removed;
+  }
+
+  async hasQueueMetaField(field: string): Promise<boolean> {
+    return this.state.meta.has(field);
+  }
+
+  async setRateLimit(_expireTimeMs: number): Promise<void> {
+    return unsupported(RATE_LIMIT);
+  }
+
+  async removeRateLimitKey(): Promise<number> {
+    return 0;
+  }
+
+  async removeDeprecatedPriorityKey(): Promise<number> {
+    return 0;
+  }
+
+  // ---------------------------------------------------------------- events & blocking
+
+  async trimEvents(maxLength: number): Promise<number> {
+    const extra = Math.max(0, this.state.events.length - maxLength);
+    this.state.events.splice(0, extra);
+    return extra;
+  }
+
+  async publishEvent(fields: Record<string, string | number>, _maxEvents: number): Promise<string> {
+    return this.state.addEvent(...Object.entries(fields).flat());
+  }
+
+  /** XREAD BLOCK on the in-memory stream: resolves on a new event, or after `blockTimeout` ms of clock time. */
+  async readEvents(id: string, blockTimeout: number): Promise<StreamReadRaw> {
+    const after = id === '$' ? this.state.lastEventSeq() : Number(id.split('-')[1] ?? 0);
+    const read = (): StreamReadRaw => {
+      const events = this.state.eventsAfter(after);
+      return events.length ? [[this.keys.events, events.map((e) => [e.id, e.fields])]] : null;
+    };
+    const ready = read();
+    if (ready || this.closing) return ready;
+    return new Promise<StreamReadRaw>((resolve, reject) => {
+      const waiter = { wake: () => finish(() => resolve(read())) };
+      const timer = blockTimeout > 0 ? setBackgroundTimeout(this.store.clock, () => finish(() => resolve(null)), blockTimeout, 'readEvents') : undefined;
+      const fail = (err: Error) => finish(() => reject(err));
+      const finish = (settle: () => void) => {
+        this.state.eventWaiters.delete(waiter);
+        this.blocked.delete(fail);
+        this.store.clock.clear(timer);
+        settle();
+      };
+      this.state.eventWaiters.add(waiter);
+      this.blocked.add(fail);
+    });
+  }
+
+  /**
+   * The blocking "wait for next job": resolves at once when a job can be taken, else when one becomes available
+   * (in-process notify) or after `blockTimeout` seconds of clock time (an unref'd timer, so idle workers never
+   * keep `TestClock.runUntilIdle` busy). `disconnectBlocking()` rejects it with ConnectionClosedError, as a
+   * closed Redis connection would.
+   */
+  async waitForJob(blockTimeout: number): Promise<{ member: string; score: number } | null> {
+    if (this.closing || this.blockingDisconnected) throw new ConnectionClosedError();
+    const marker = { member: '0', score: 0 };
+    if (this.state.hasWork()) return marker;
+    return new Promise((resolve, reject) => {
+      const waiter = { wake: () => finish(() => resolve(marker)) };
+      const timer = setBackgroundTimeout(this.store.clock, () => finish(() => resolve(null)), blockTimeout * 1000, `waitForJob ${this.name}`);
+      const fail = (err: Error) => finish(() => reject(err));
+      const finish = (settle: () => void) => {
+        this.state.waiters.delete(waiter);
+        this.blocked.delete(fail);
+        this.store.clock.clear(timer);
+        settle();
+      };
+      this.state.waiters.add(waiter);
+      this.blocked.add(fail);
+    });
+  }
+}
+
+function normalizeType(type: string): string {
+  return type === 'waiting' ? 'wait' : type;
+}
+
+/** BullMQ's getKeepJobs: the job's own option wins, else the worker's, else keep everything. */
+export function keepJobs(shouldRemove: boolean | number | KeepJobs | undefined, workerKeepJobs?: boolean | number | KeepJobs): KeepJobs {
+  if (typeof shouldRemove === 'undefined') {
+    if (workerKeepJobs === undefined || workerKeepJobs === false) return { count: -1 };
+    return keepJobs(workerKeepJobs);
+  }
+  if (typeof shouldRemove === 'object') return shouldRemove;
+  if (typeof shouldRemove === 'number') return { count: shouldRemove };
+  return { count: shouldRemove ? 0 : -1 };
+}

@@ -1,0 +1,53 @@
+import { EventEmitter } from 'node:events';
+import { SystemClock, type Clock } from '../../src/ports/clock.js';
+import { QueueState } from './queue-state.js';
+
+export interface InMemoryQueueStoreOptions {
+  /** Time source for delays, backoff, locks, stalled checks, block timeouts. Default: SystemClock. */
+  clock?: Clock;
+}
+
+export interface InMemoryStoreEvents {
+  /** A stalled job was moved back to wait (by any worker's or the clock-driven stalled check). */
+  stalled: [queue: string, jobId: string];
+}
+
+/**
+ * The shared "Redis" of one test world: every queue (keyed by `<prefix>:<name>`) lives here, so Queues, Workers
+ * and QueueEvents built from backends on the same store see the same jobs, exactly like clients of one Redis.
+ */
+export class InMemoryQueueStore extends EventEmitter<InMemoryStoreEvents> {
+  readonly clock: Clock;
+  private readonly queues = new Map<string, QueueState>();
+
+  constructor(options: InMemoryQueueStoreOptions = {}) {
+    super();
+    const clock = options.clock ?? new SystemClock();
+    for (const method of ['now', 'setTimeout', 'setInterval', 'clear'] as const) {
+      if (typeof (clock as unknown as Record<string, unknown>)[method] !== 'function') {
+        throw new Error(`InMemoryQueueStore: options.clock must implement Clock (missing ${method}()), got ${String(clock)}`);
+      }
+    }
+    this.clock = clock;
+  }
+
+  /** The state of one queue, created on first use. */
+  queue(qualifiedName: string): QueueState {
+    let state = this.queues.get(qualifiedName);
+    if (!state) {
+      state = new QueueState(qualifiedName, this.clock, (queue, jobId) => this.emit('stalled', queue, jobId));
+      this.queues.set(qualifiedName, state);
+    }
+    return state;
+  }
+
+  /** Qualified names (`<prefix>:<name>`) of the queues that exist in this store. */
+  queueNames(): string[] {
+    return [...this.queues.keys()];
+  }
+
+  /** Stops every timer the store scheduled on its clock (delayed-job promotion). */
+  dispose(): void {
+    for (const q of this.queues.values()) q.stopTimers();
+  }
+}

@@ -1,0 +1,1 @@
+export * from './clocked-redis-mock.js';
