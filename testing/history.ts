@@ -41,6 +41,12 @@ export interface EnqueuedJob {
   seq: number;
   /** Time the add was acknowledged. */
   at?: number;
+  /**
+   * Outcome of the add as the producer saw it (Jepsen's ok / info). 'unknown' = the add timed out or the
+   * connection failed, so the job may or may not be in the queue: it is never reported lost, and reported
+   * `recovered` when it completes. Defaults to 'ok'.
+   */
+  status?: 'ok' | 'unknown';
 }
 
 /** Key of an entity in maps and messages. */
