@@ -1,0 +1,67 @@
+import { Redis } from 'ioredis';
+import { groupClients, parseClientList, portOwners } from '../load/lib/redis-clients.js';
+
+/** Helpers shared by the benchmark parts. */
+
+export interface Throughput {
+  jobs: number;
+  ms: number;
+  jobsPerS: number;
+}
+
+export const throughput = (jobs: number, ms: number): Throughput => ({ jobs, ms: Math.round(ms), jobsPerS: Math.round((jobs * 1000) / ms) });
+
+/** A promise resolved by `hit()` once it has been called `target` times (or rejected after `timeoutMs`). */
+export function countdown(target: number, timeoutMs: number, what: string): { hit(): void; done: Promise<void>; readonly count: number } {
+  let count = 0;
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  const timer = setTimeout(() => reject(new Error(`${what}: only ${count}/${target} jobs processed within ${timeoutMs} ms`)), timeoutMs);
+  if (target === 0) resolve();
+  done.finally(() => clearTimeout(timer)).catch(() => undefined);
+  return {
+    hit() {
+      count += 1;
+      if (count === target) resolve();
+    },
+    done,
+    get count() {
+      return count;
+    },
+  };
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+export async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await fn(item);
+    }
+  });
+  await Promise.all(lanes);
+}
+
+/** Redis connections this process holds right now (the admin connection used to ask is excluded). */
+export async function connectionsOfThisProcess(redisUrl: string): Promise<{ total: number; byName: Record<string, number> }> {
+  const admin = new Redis(redisUrl, { connectionName: 'aq-bench-admin', lazyConnect: true });
+  try {
+    await admin.connect();
+    const clients = parseClientList((await admin.client('LIST')) as string).filter((c) => c.name !== 'aq-bench-admin');
+    const owner = portOwners([{ label: 'bench', pid: process.pid }], Number(new URL(redisUrl).port || 6379));
+    const mine = groupClients(clients, owner).find((g) => g.owner === 'bench');
+    return { total: mine?.total ?? 0, byName: mine?.byName ?? {} };
+  } finally {
+    admin.disconnect();
+  }
+}
+
+export function connectionOf(redisUrl: string): { host: string; port: number } {
+  const u = new URL(redisUrl);
+  return { host: u.hostname, port: Number(u.port || 6379) };
+}
