@@ -1,0 +1,168 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { ATOMIC_QUEUES_CONFIG, type ResolvedAtomicQueuesConfig } from '../../src/config/atomic-queues-config.js';
+import { ATOMIC_QUEUES_CLOCK, type Clock } from '../../src/ports/clock.js';
+import { ATOMIC_QUEUES_QUEUE_DRIVER, type QueueDriver } from '../../src/ports/queue-driver.js';
+import { QueueManagerService } from '../../src/queues/queue-manager.service.js';
+import { WorkerManagerService } from '../../src/workers/worker-manager.service.js';
+import { InMemoryQueueDriver } from '../backend/in-memory-queue-driver.js';
+import type { InMemoryQueueStore } from '../backend/in-memory-store.js';
+import { TestClock } from '../clock/test-clock.js';
+import { describeExecution } from '../checkers/index.js';
+import type { JobExecution } from '../history.js';
+import { crashLocalWorker } from './crash.js';
+import { AtomicQueuesHarnessError } from './errors.js';
+import { HarnessHistory } from './harness-history.js';
+import { describePendingJobs, pendingJobs, type PendingJob } from './pending-jobs.js';
+
+/** Which failed executions are expected: a job name, a pattern of job names, or a predicate. */
+export type ExpectedFailure = string | RegExp | ((execution: JobExecution) => boolean);
+
+export interface HarnessRunOptions {
+  /** Most clock time (TestClock) or real time (other clocks) to wait for idleness, ms. Default 600,000 (TestClock) / 10,000. */
+  maxMs?: number;
+}
+
+const matches = (m: ExpectedFailure, e: JobExecution): boolean =>
+  typeof m === 'string' ? e.jobName === m : m instanceof RegExp ? m.test(e.jobName) : m(e);
+
+/**
+ * Test controller of an `AtomicQueuesTestingModule`: records every attempt of every job (testing/history.ts
+ * format), runs the engine until idle on the TestClock, simulates worker crashes and verifies, in `afterEach`,
+ * that nothing was left pending and no processor threw unexpectedly.
+ */
+@Injectable()
+export class AtomicQueuesTestHarness implements OnModuleDestroy {
+  private readonly log: HarnessHistory;
+  private readonly expected: ExpectedFailure[] = [];
+  private readonly deadIncarnations = new Set<string>();
+  private readonly unsubscribe: () => void;
+  private crashes = 0;
+
+  constructor(
+    @Inject(ATOMIC_QUEUES_CLOCK) private readonly clockPort: Clock,
+    @Inject(ATOMIC_QUEUES_QUEUE_DRIVER) private readonly driver: QueueDriver,
+    @Inject(ATOMIC_QUEUES_CONFIG) private readonly config: ResolvedAtomicQueuesConfig,
+    private readonly workers: WorkerManagerService,
+    queues: QueueManagerService,
+  ) {
+    this.log = new HarnessHistory((queueName) => queues.getQueueEntity(queueName));
+    // Subscribed at construction so workers started in any onModuleInit / onApplicationBootstrap are recorded.
+    this.unsubscribe = workers.observe((event) => {
+      if (!this.deadIncarnations.has(event.workerName)) this.log.record(event);
+    });
+  }
+
+  /** The module's TestClock (throws when the module runs on another clock). */
+  get clock(): TestClock {
+    if (!(this.clockPort instanceof TestClock)) {
+      throw new AtomicQueuesHarnessError(`the harness clock is only available with clock: 'test' (this module runs on ${this.clockPort.constructor.name})`);
+    }
+    return this.clockPort;
+  }
+
+  /** The in-memory queue store of the module (every queue's jobs), for assertions. */
+  get store(): InMemoryQueueStore {
+    if (!(this.driver instanceof InMemoryQueueDriver)) {
+      throw new AtomicQueuesHarnessError(`the harness needs the in-memory queue driver (got a '${this.driver.kind}' driver)`);
+    }
+    return this.driver.store;
+  }
+
+  /** Every attempt so far, in start order. Attempts still in flight have outcome 'running'. */
+  history(): JobExecution[] {
+    return this.log.executions();
+  }
+
+  /** Jobs not settled yet (waiting, prioritized, delayed or active). */
+  pendingJobs(): PendingJob[] {
+    return pendingJobs(this.store, this.config.keyPrefix);
+  }
+
+  /** Moves the TestClock forward by `ms`, running every timer due on the way. */
+  advance(ms: number): Promise<void> {
+    return this.clock.advance(ms);
+  }
+
+  /**
+   * Runs the engine until no job is waiting, prioritized, delayed or active: on a TestClock time jumps from timer
+   * to timer (retries' backoffs, delays, heartbeats, cron ticks, lock expiry), on other clocks it polls. Throws,
+   * listing the jobs left, when that takes more than `maxMs`.
+   */
+  async runUntilIdle(options: HarnessRunOptions = {}): Promise<void> {
+    const test = this.clockPort instanceof TestClock ? this.clockPort : undefined;
+    const maxMs = options.maxMs ?? (test ? 600_000 : 10_000);
+    if (!Number.isFinite(maxMs) || maxMs < 0) throw new AtomicQueuesHarnessError(`runUntilIdle: options.maxMs must be a finite number >= 0, got ${maxMs}`);
+    const start = this.clockPort.now();
+    const deadline = start + maxMs;
+    for (;;) {
+      if (test) await test.settle();
+      await this.log.settled();
+      const left = this.pendingJobs();
+      if (left.length === 0) return;
+      const next = test ? test.pending()[0] : undefined;
+      const due = test ? next?.due : this.clockPort.now() + 5;
+      if (due === undefined || due > deadline) {
+        throw new AtomicQueuesHarnessError(
+          `runUntilIdle: still busy after ${this.clockPort.now() - start} ms of clock time (options.maxMs = ${maxMs}); jobs left:\n` +
+            `${describePendingJobs(left)}\nlive workers on this node: ${this.workers.getLocalWorkerNames().join(', ') || 'none'} ` +
+            '(does every queue with jobs get a worker: createWorker, or enableCronManager with a registered entity type?)',
+        );
+      }
+      if (test) await test.advanceTo(due);
+      else await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  /** `runUntilIdle()`, then the history. */
+  async drain(options: HarnessRunOptions = {}): Promise<JobExecution[]> {
+    await this.runUntilIdle(options);
+    return this.history();
+  }
+
+  /**
+   * The worker's node "dies": heartbeat refreshes stop (the heartbeat expires after heartbeatTTL on the clock), no
+   * graceful close, no release; its in-flight attempt is recorded as 'crashed' and its job is recovered as stalled
+   * once its lock expires. The service forgets the worker, so the cron (or createWorker) can start a replacement.
+   */
+  async crashWorker(workerName: string): Promise<void> {
+    const incarnation = `${workerName}#crashed-${++this.crashes}`;
+    this.deadIncarnations.add(incarnation);
+    const killed = crashLocalWorker(this.workers, workerName, incarnation); // its synchronous part already ran
+    this.log.crash(this.config.nodeId, workerName);
+    await killed;
+  }
+
+  /** Declares failed attempts that `verify()` must accept (job name, pattern of job names, or predicate). */
+  expectFailure(matcher: ExpectedFailure): this {
+    const ok = typeof matcher === 'string' ? matcher.length > 0 : matcher instanceof RegExp || typeof matcher === 'function';
+    if (!ok) throw new AtomicQueuesHarnessError(`expectFailure: matcher must be a job name, a RegExp or a predicate (execution) => boolean, got ${String(matcher)}`);
+    this.expected.push(matcher);
+    return this;
+  }
+
+  /**
+   * For `afterEach`: throws a readable report if jobs are left waiting/delayed/active, attempts are still running,
+   * or a processor threw without a matching `expectFailure`.
+   */
+  async verify(): Promise<void> {
+    await this.log.settled();
+    const problems: string[] = [];
+    const left = this.pendingJobs();
+    if (left.length > 0) problems.push(`${left.length} job(s) not settled (call harness.runUntilIdle() first?):\n${describePendingJobs(left)}`);
+    const history = this.history();
+    const running = history.filter((e) => e.outcome === 'running');
+    if (running.length > 0) problems.push(`${running.length} attempt(s) still running:\n${running.map((e) => `  ${describeExecution(e)}`).join('\n')}`);
+    const unexpected = history.filter((e) => e.outcome === 'failed' && !this.expected.some((m) => matches(m, e)));
+    if (unexpected.length > 0) {
+      problems.push(
+        `${unexpected.length} unexpected processor failure(s) (allow with harness.expectFailure(jobName | RegExp | predicate)):\n` +
+          unexpected.map((e) => `  ${e.jobName}: ${describeExecution(e)}`).join('\n'),
+      );
+    }
+    if (problems.length > 0) throw new AtomicQueuesHarnessError(`AtomicQueuesTestHarness.verify() failed:\n${problems.join('\n')}`);
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe();
+  }
+}

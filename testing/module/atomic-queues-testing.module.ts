@@ -1,0 +1,147 @@
+import { Global, Module, type DynamicModule, type InjectionToken, type ModuleMetadata, type OptionalFactoryDependency, type Provider } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import {
+  ATOMIC_QUEUES_CONFIG,
+  resolveConfig,
+  type AtomicQueuesConfig,
+  type ResolvedAtomicQueuesConfig,
+} from '../../src/config/atomic-queues-config.js';
+import { AtomicQueuesConfigError } from '../../src/errors.js';
+import { ATOMIC_QUEUES_SERVICES, atomicQueuesServiceProviders } from '../../src/module/atomic-queues.module.js';
+import { ATOMIC_QUEUES_CLOCK, SystemClock, type Clock } from '../../src/ports/clock.js';
+import { ATOMIC_QUEUES_QUEUE_DRIVER } from '../../src/ports/queue-driver.js';
+import { ATOMIC_QUEUES_REDIS, ATOMIC_QUEUES_REDIS_SUBSCRIBER } from '../../src/ports/redis.js';
+import { TestClock } from '../clock/test-clock.js';
+import { AtomicQueuesTestHarness } from '../harness/test-harness.js';
+import { AtomicQueuesInMemoryPorts } from './in-memory-ports.js';
+
+/**
+ * Which clock drives the module: `'test'` (default) a fresh {@link TestClock} (time moves only when the test
+ * advances it), `'system'` the wall clock (embedded demos), or a Clock instance (e.g. a TestClock shared by
+ * several modules).
+ * A TestClock drives every timer of the module (heartbeats, cron, backoffs, BullMQ delays and locks in the store).
+ */
+export type AtomicQueuesTestingClock = 'test' | 'system' | Clock;
+export const TESTING_CLOCK_CHOICES = ["'test'", "'system'", 'a Clock instance (e.g. new TestClock())'] as const;
+
+/** The production configuration minus `redis`, plus the clock choice. */
+export type AtomicQueuesTestingConfig = Omit<AtomicQueuesConfig, 'redis'> & { clock?: AtomicQueuesTestingClock };
+
+export interface AtomicQueuesTestingModuleAsyncOptions {
+  imports?: ModuleMetadata['imports'];
+  useFactory: (...args: any[]) => AtomicQueuesTestingConfig | Promise<AtomicQueuesTestingConfig>;
+  inject?: Array<InjectionToken | OptionalFactoryDependency>;
+}
+
+/** What `resolveConfig` receives for `redis`: never connected to (the ports are in memory). */
+export const IN_MEMORY_REDIS_PLACEHOLDER = Object.freeze({ host: 'atomic-queues.in-memory.invalid' });
+
+/** Token of the validated testing config and clock choice. */
+const TESTING_RESOLVED = Symbol.for('@nestjs/atomic-queues:testing-resolved');
+type ResolvedTesting = ReturnType<typeof resolveTestingConfig>;
+
+const isClock = (v: unknown): v is Clock =>
+  typeof v === 'object' && v !== null && ['now', 'setTimeout', 'setInterval', 'clear', 'sleep'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function');
+
+/** Validates like the production module (same errors, same defaults); `redis` is refused, `clock` checked. */
+export function resolveTestingConfig(input: AtomicQueuesTestingConfig = {}): { config: ResolvedAtomicQueuesConfig; clock: AtomicQueuesTestingClock } {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new AtomicQueuesConfigError('(config)', 'must be an object (or omitted) for AtomicQueuesTestingModule', input);
+  }
+  const { clock = 'test', ...rest } = input as AtomicQueuesTestingConfig & { redis?: unknown };
+  if ('redis' in rest) {
+    throw new AtomicQueuesConfigError('redis', 'is not accepted by AtomicQueuesTestingModule: it runs on an in-memory backend and never connects to Redis; remove it', '[redis settings]');
+  }
+  if (clock !== 'test' && clock !== 'system' && !isClock(clock)) {
+    throw new AtomicQueuesConfigError('clock', `must be one of ${TESTING_CLOCK_CHOICES.join(', ')}`, clock);
+  }
+  return { config: resolveConfig({ ...rest, redis: { ...IN_MEMORY_REDIS_PLACEHOLDER } } as AtomicQueuesConfig), clock };
+}
+
+function clockFrom(choice: AtomicQueuesTestingClock): Clock {
+  if (choice === 'test') return new TestClock();
+  if (choice === 'system') return new SystemClock();
+  return choice;
+}
+
+/** In-memory port providers: the chosen clock, ioredis-mock on it, BullMQ over the in-memory backend. */
+function inMemoryPortProviders(): Provider[] {
+  return [
+    { provide: ATOMIC_QUEUES_CLOCK, useFactory: (r: ResolvedTesting) => clockFrom(r.clock), inject: [TESTING_RESOLVED] },
+    {
+      // `moduleRef.get(TestClock)`: the module's clock when it is a TestClock (undefined otherwise).
+      provide: TestClock,
+      useFactory: (clock: Clock) => (clock instanceof TestClock ? clock : undefined),
+      inject: [ATOMIC_QUEUES_CLOCK],
+    },
+    AtomicQueuesInMemoryPorts,
+    { provide: ATOMIC_QUEUES_REDIS, useFactory: (p: AtomicQueuesInMemoryPorts) => p.redis.client, inject: [AtomicQueuesInMemoryPorts] },
+    { provide: ATOMIC_QUEUES_REDIS_SUBSCRIBER, useFactory: (p: AtomicQueuesInMemoryPorts) => p.redis.subscriber, inject: [AtomicQueuesInMemoryPorts] },
+    { provide: ATOMIC_QUEUES_QUEUE_DRIVER, useFactory: (p: AtomicQueuesInMemoryPorts) => p.driver, inject: [AtomicQueuesInMemoryPorts] },
+  ];
+}
+
+const EXPORTS = [
+  ...ATOMIC_QUEUES_SERVICES,
+  ATOMIC_QUEUES_CONFIG,
+  ATOMIC_QUEUES_CLOCK,
+  ATOMIC_QUEUES_REDIS,
+  ATOMIC_QUEUES_REDIS_SUBSCRIBER,
+  ATOMIC_QUEUES_QUEUE_DRIVER,
+  TestClock,
+  AtomicQueuesInMemoryPorts,
+  AtomicQueuesTestHarness,
+];
+
+/**
+ * Drop-in replacement of `AtomicQueuesModule` for tests: the SAME service classes (QueueManagerService,
+ * WorkerManagerService, JobProcessorRegistry, ResourceLockService, CronManagerService, IndexManagerService and the
+ * lifecycle) on in-memory ports, plus `TestClock` and `AtomicQueuesTestHarness`. Accepts the production config
+ * minus `redis`, validated by the same `resolveConfig` at bootstrap. Opens no network connection.
+ */
+@Global()
+@Module({})
+export class AtomicQueuesTestingModule {
+  /** `options.harness: false` leaves out AtomicQueuesTestHarness (which keeps every job's history in memory). */
+  static forRoot(config: AtomicQueuesTestingConfig = {}, options: { harness?: boolean } = {}): DynamicModule {
+    return this.build(options.harness ?? true, [], [
+      { provide: TESTING_RESOLVED, useFactory: () => resolveTestingConfig(config) },
+    ]);
+  }
+
+  static forRootAsync(options: AtomicQueuesTestingModuleAsyncOptions): DynamicModule {
+    return this.build(true, options.imports ?? [], [
+      {
+        provide: TESTING_RESOLVED,
+        useFactory: async (...args: unknown[]) => resolveTestingConfig(await options.useFactory(...args)),
+        inject: options.inject ?? [],
+      },
+    ]);
+  }
+
+  private static build(harness: boolean, imports: NonNullable<ModuleMetadata['imports']>, resolved: Provider[]): DynamicModule {
+    return {
+      module: AtomicQueuesTestingModule,
+      global: true,
+      imports: [DiscoveryModule, ...imports],
+      providers: [
+        ...resolved,
+        { provide: ATOMIC_QUEUES_CONFIG, useFactory: (r: ResolvedTesting) => r.config, inject: [TESTING_RESOLVED] },
+        ...inMemoryPortProviders(),
+        ...atomicQueuesServiceProviders(),
+        ...(harness ? [AtomicQueuesTestHarness] : []),
+      ],
+      exports: harness ? EXPORTS : EXPORTS.filter((token) => token !== AtomicQueuesTestHarness),
+    };
+  }
+}
+
+/**
+ * The module's in-memory engine on the wall clock, for demos and local runs without Redis (one process only:
+ * nothing is shared between processes). Same as `AtomicQueuesTestingModule.forRoot({ ...config, clock: 'system' }, { harness: false })`.
+ */
+export class AtomicQueuesEmbeddedModule {
+  static forRoot(config: Omit<AtomicQueuesTestingConfig, 'clock'> = {}): DynamicModule {
+    return AtomicQueuesTestingModule.forRoot({ ...config, clock: 'system' }, { harness: false });
+  }
+}

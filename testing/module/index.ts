@@ -1,0 +1,2 @@
+export * from './atomic-queues-testing.module.js';
+export * from './in-memory-ports.js';
