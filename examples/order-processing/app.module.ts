@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { AtomicQueuesModule } from '@nestjs/atomic-queues';
+import { AtomicQueuesEmbeddedModule } from '@nestjs/atomic-queues/testing';
 import { APP_CONFIG, loadAppConfig, type AppConfig } from './config.js';
 import { EntitiesController } from './entities/entities.controller.js';
 import { LoadStepProcessor } from './entities/load-step.processor.js';
@@ -12,32 +13,36 @@ import { ORDER_COMMAND_HANDLERS } from './orders/handlers.js';
 import { OrderStore } from './orders/order-store.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { ORDER_JOB_PROCESSORS } from './orders/processors.js';
-import { AppRedisCloser, appRedisProvider } from './redis.js';
+import { appRedisProviders, embeddedRedisProviders } from './redis.js';
 import { ValidationErrorFilter } from './validation-error.filter.js';
 
-/** The order-processing example: `AppModule.forRoot(loadAppConfig())`, or a config object in tests. */
+/**
+ * The order-processing example: `AppModule.forRoot(loadAppConfig())`, or a config object in tests. With
+ * `redisUrl` it runs on Redis (any number of nodes); without, embedded on the in-memory backend (one process).
+ */
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig = loadAppConfig()): DynamicModule {
+    const moduleConfig = {
+      keyPrefix: config.keyPrefix,
+      nodeId: config.nodeId,
+      enableCronManager: true,
+      cronInterval: config.cronIntervalMs,
+      queueDefaults: { defaultJobOptions: { removeOnComplete: 1000, removeOnFail: 1000 } },
+    };
     return {
       module: AppModule,
       imports: [
         CqrsModule.forRoot(),
-        AtomicQueuesModule.forRoot({
-          redis: { url: config.redisUrl },
-          keyPrefix: config.keyPrefix,
-          nodeId: config.nodeId,
-          enableCronManager: true,
-          cronInterval: config.cronIntervalMs,
-          queueDefaults: { defaultJobOptions: { removeOnComplete: 1000, removeOnFail: 1000 } },
-        }),
+        config.redisUrl
+          ? AtomicQueuesModule.forRoot({ ...moduleConfig, redis: { url: config.redisUrl } })
+          : AtomicQueuesEmbeddedModule.forRoot(moduleConfig),
       ],
       controllers: [OrdersController, EntitiesController, HealthController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: APP_FILTER, useClass: ValidationErrorFilter },
-        appRedisProvider,
-        AppRedisCloser,
+        ...(config.redisUrl ? appRedisProviders(config.redisUrl) : embeddedRedisProviders),
         OrderStore,
         ...ORDER_COMMAND_HANDLERS,
         ...ORDER_JOB_PROCESSORS,

@@ -1,6 +1,7 @@
 /** Configuration of the example app, read from the environment. Bad values fail fast naming the variable. */
 export interface AppConfig {
-  redisUrl: string;
+  /** Redis of the cluster. Unset: the app runs embedded, on the in-memory backend (one process, nothing persisted). */
+  redisUrl?: string;
   port: number;
   nodeId: string;
   /** Prefix of every Redis key (module and app). */
@@ -26,8 +27,8 @@ function int(env: Env, name: string, fallback: number, min: number): number {
 }
 
 export function loadAppConfig(env: Env = process.env): AppConfig {
-  const redisUrl = env.REDIS_URL || 'redis://127.0.0.1:6379';
-  if (!/^rediss?:\/\//.test(redisUrl)) throw new Error(`REDIS_URL="${redisUrl}" is invalid; accepted values: redis://… or rediss://… URLs`);
+  const redisUrl = env.REDIS_URL || undefined;
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) throw new Error(`REDIS_URL="${redisUrl}" is invalid; accepted values: redis://… or rediss://… URLs`);
   const keyPrefix = env.AQ_KEY_PREFIX || 'aq-example';
   if (/[:\s]/.test(keyPrefix)) throw new Error(`AQ_KEY_PREFIX="${keyPrefix}" is invalid; accepted values: no ':' and no whitespace`);
   return {

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { startRedisServer, type RedisServerHandle } from '@nestjs/atomic-queues/testing';
 import { startApp } from './bootstrap.js';
 import { loadAppConfig } from './config.js';
 import type { OrderView } from './orders/order-store.js';
 
 /**
  * `npm run demo`: starts the app in this process, posts a few orders, prints their progress until every order
- * is shipped, then exits. Uses REDIS_URL when set (keys under a fresh AQ_KEY_PREFIX), else a private redis-server.
+ * is shipped, then exits. Uses REDIS_URL when set (keys under a fresh AQ_KEY_PREFIX), else runs embedded on the
+ * in-memory backend (no Redis needed).
  */
 const ORDERS = [
   { items: [{ sku: 'book', quantity: 2 }], amount: 30 },
@@ -15,17 +15,15 @@ const ORDERS = [
 ];
 
 async function main(): Promise<void> {
-  let redis: RedisServerHandle | undefined;
-  if (!process.env.REDIS_URL) redis = await startRedisServer();
   const config = loadAppConfig({
     ...process.env,
-    REDIS_URL: process.env.REDIS_URL ?? redis!.url,
     PORT: '0',
     AQ_KEY_PREFIX: process.env.AQ_KEY_PREFIX ?? `aq-demo-${randomBytes(3).toString('hex')}`,
     AQ_STEP_DELAY_MS: process.env.AQ_STEP_DELAY_MS ?? '150',
   });
   const { app, url } = await startApp(config, ['error', 'warn']);
-  console.log(`demo: app on ${url}, Redis ${config.redisUrl}, key prefix ${config.keyPrefix}`);
+  const backend = config.redisUrl ? `Redis ${config.redisUrl}` : 'embedded in-memory backend (set REDIS_URL to use Redis)';
+  console.log(`demo: app on ${url}, ${backend}, key prefix ${config.keyPrefix}`);
   try {
     const ids: string[] = [];
     for (const order of ORDERS) {
@@ -54,7 +52,6 @@ async function main(): Promise<void> {
     console.log('demo: done');
   } finally {
     await app.close();
-    await redis?.stop();
   }
 }
 

@@ -4,7 +4,7 @@ import { orderInputProblems, toOrderInput } from '../../examples/order-processin
 
 describe('example app configuration', () => {
   it('has defaults for a local run', () => {
-    expect(loadAppConfig({})).toMatchObject({ redisUrl: 'redis://127.0.0.1:6379', port: 3000, keyPrefix: 'aq-example', cronIntervalMs: 250, stepDelayMs: 20 });
+    expect(loadAppConfig({})).toMatchObject({ redisUrl: undefined, port: 3000, keyPrefix: 'aq-example', cronIntervalMs: 250, stepDelayMs: 20 });
     expect(loadAppConfig({}).historyFile).toBeUndefined();
   });
 

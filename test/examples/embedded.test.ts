@@ -1,0 +1,55 @@
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AppModule } from '../../examples/order-processing/app.module.js';
+import { loadAppConfig } from '../../examples/order-processing/config.js';
+import type { OrderView } from '../../examples/order-processing/orders/order-store.js';
+
+// Without REDIS_URL the example runs embedded on the in-memory backend: the README's demo needs no Redis.
+let app: INestApplication;
+let base: string;
+const connect = vi.spyOn(net.Socket.prototype, 'connect');
+
+beforeAll(async () => {
+  const config = { ...loadAppConfig({}), port: 0, stepDelayMs: 5, cronIntervalMs: 50 };
+  expect(config.redisUrl).toBeUndefined();
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
+  app = moduleRef.createNestApplication({ logger: ['error'] });
+  await app.listen(0, '127.0.0.1');
+  base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await app?.close();
+  connect.mockRestore();
+});
+
+describe('order-processing example, embedded (no Redis configured)', () => {
+  it('ships orders through validate → pay → reserve → ship without opening a Redis connection', async () => {
+    connect.mockClear();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${base}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ items: [{ sku: `s${i}`, quantity: 1 }], amount: 10 }),
+      });
+      expect(res.status).toBe(201);
+      ids.push(((await res.json()) as { orderId: string }).orderId);
+    }
+    const deadline = Date.now() + 20_000;
+    let views: OrderView[] = [];
+    while (Date.now() < deadline) {
+      views = await Promise.all(ids.map(async (id) => (await (await fetch(`${base}/orders/${id}`)).json()) as OrderView));
+      if (views.every((v) => v.status === 'shipped')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(views.map((v) => v.status)).toEqual(['shipped', 'shipped', 'shipped']);
+    for (const v of views) expect(v.history.map((h) => h.step)).toEqual(['validate', 'pay', 'reserve', 'ship']);
+    // Only the test's own HTTP requests to the app's loopback port connect; nothing reaches for Redis (6379).
+    const targets = connect.mock.calls.map((c) => JSON.stringify(c[0]));
+    expect(targets.filter((t) => t.includes('6379'))).toEqual([]);
+  });
+});
