@@ -1,0 +1,171 @@
+import type { NodeHandle } from './cluster/launcher.js';
+import type { RedisServerHandle } from '@nestjs/atomic-queues/testing';
+import type { Profile } from './profile.js';
+import { applyToxics, type NodeLink } from './toxiproxy/proxies.js';
+import {
+  bandwidthToxic,
+  blackHoleToxic,
+  latencyToxic,
+  resetPeerToxic,
+  slicerToxic,
+  type ToxicBody,
+} from './toxiproxy/toxics.js';
+
+/**
+ * The fault scenarios. Each injects one fault under load, holds it for its window, heals, and returns the
+ * fault window (wall-clock ms) so the report can relate throughput, errors and recovery to it.
+ */
+export type ScenarioName =
+  | 'latency'
+  | 'reset-peer'
+  | 'partition'
+  | 'redis-restart'
+  | 'node-kill'
+  | 'node-pause'
+  | 'bandwidth'
+  | 'slicer'
+  | 'node-term';
+
+export interface FaultContext {
+  readonly profile: Profile;
+  /** The faulted node (scenarios hitting one node) and its Toxiproxy link. */
+  readonly target: NodeHandle;
+  readonly link: NodeLink;
+  readonly redis: RedisServerHandle;
+  /** Resolves once the node has a job in flight (or after timeoutMs); true when one was seen. */
+  waitForJobInFlight(nodeId: string, timeoutMs: number): Promise<boolean>;
+  sleep(ms: number): Promise<void>;
+}
+
+export interface FaultWindow {
+  injectedAt: number;
+  healedAt: number;
+  /** Human-readable description of what was done, for the report. */
+  details: string;
+}
+
+export interface Scenario {
+  readonly name: ScenarioName;
+  readonly title: string;
+  /** What happens to the cluster; the runner reports `target` only when `targetsNode`. */
+  readonly targetsNode: boolean;
+  /** Planned fault window (the load is sized to cover warmup + window + after-heal). */
+  windowMs(profile: Profile): number;
+  run(ctx: FaultContext): Promise<FaultWindow>;
+}
+
+/** Fault windows that must outlast the heartbeat TTL use this (TTL × 2 + 500 ms). */
+export const pastTtl = (p: Profile): number => p.heartbeatTtlMs * 2 + 500;
+
+function toxicScenario(
+  name: ScenarioName,
+  title: string,
+  toxics: (p: Profile) => ToxicBody[],
+  windowMs: (p: Profile) => number,
+): Scenario {
+  return {
+    name,
+    title,
+    targetsNode: true,
+    windowMs,
+    async run(ctx) {
+      const bodies = toxics(ctx.profile);
+      const injectedAt = Date.now();
+      const heal = await applyToxics(ctx.link, bodies);
+      await ctx.sleep(windowMs(ctx.profile));
+      await heal();
+      const summary = bodies.map((b) => `${b.type}/${b.stream} ${JSON.stringify(b.attributes)}`).join(', ');
+      return { injectedAt, healedAt: Date.now(), details: `${summary} on ${ctx.link.proxyName} for ${windowMs(ctx.profile)} ms` };
+    },
+  };
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  toxicScenario(
+    'latency',
+    'latency toxic on one node link, longer than heartbeatTTL, then removed',
+    (p) => latencyToxic(p.heartbeatTtlMs + 500, 100),
+    pastTtl,
+  ),
+  toxicScenario('reset-peer', 'reset_peer (TCP RST) on one node link', () => resetPeerToxic(200), (p) => p.heartbeatTtlMs + 1000),
+  toxicScenario('partition', 'black-hole partition of one node (timeout toxic 0), then healed', () => blackHoleToxic(), pastTtl),
+  {
+    name: 'redis-restart',
+    title: 'Redis SIGKILL and restart (AOF appendfsync always: no data loss allowed)',
+    targetsNode: false,
+    windowMs: () => 1000,
+    async run(ctx) {
+      const injectedAt = Date.now();
+      await ctx.redis.kill();
+      await ctx.sleep(1000);
+      await ctx.redis.restart();
+      return { injectedAt, healedAt: Date.now(), details: `redis-server pid SIGKILL, down 1000 ms, restarted with its AOF` };
+    },
+  },
+  {
+    name: 'node-kill',
+    title: 'node process SIGKILL mid-job, restarted after heartbeatTTL',
+    targetsNode: true,
+    windowMs: pastTtl,
+    async run(ctx) {
+      const midJob = await ctx.waitForJobInFlight(ctx.target.id, 5000);
+      const injectedAt = Date.now();
+      ctx.target.kill('SIGKILL');
+      await ctx.target.waitExit(5000);
+      await ctx.sleep(pastTtl(ctx.profile));
+      await ctx.target.restart();
+      return {
+        injectedAt,
+        healedAt: Date.now(),
+        details: `SIGKILL ${ctx.target.id} (${midJob ? 'mid-job' : 'no job seen in flight'}), restarted after ${pastTtl(ctx.profile)} ms`,
+      };
+    },
+  },
+  {
+    name: 'node-pause',
+    title: 'node SIGSTOP longer than heartbeatTTL, then SIGCONT (paused lock holder)',
+    targetsNode: true,
+    windowMs: pastTtl,
+    async run(ctx) {
+      const midJob = await ctx.waitForJobInFlight(ctx.target.id, 5000);
+      const injectedAt = Date.now();
+      ctx.target.kill('SIGSTOP');
+      await ctx.sleep(pastTtl(ctx.profile));
+      ctx.target.kill('SIGCONT');
+      return {
+        injectedAt,
+        healedAt: Date.now(),
+        details: `SIGSTOP ${ctx.target.id} (${midJob ? 'mid-job' : 'no job seen in flight'}) for ${pastTtl(ctx.profile)} ms, then SIGCONT`,
+      };
+    },
+  },
+  toxicScenario('bandwidth', 'bandwidth limit on one node link', () => bandwidthToxic(4), (p) => p.heartbeatTtlMs + 1500),
+  toxicScenario('slicer', 'slicer on one node link', () => slicerToxic(16, 8, 500), (p) => p.heartbeatTtlMs + 1500),
+  {
+    name: 'node-term',
+    title: 'SIGTERM of one node under load (graceful shutdown), restarted',
+    targetsNode: true,
+    windowMs: () => 3000,
+    async run(ctx) {
+      const injectedAt = Date.now();
+      ctx.target.kill('SIGTERM');
+      const exit = await ctx.target.waitExit(ctx.profile.drainTimeoutMs);
+      const stoppedAt = Date.now();
+      await ctx.sleep(1000);
+      await ctx.target.restart();
+      return {
+        injectedAt,
+        healedAt: Date.now(),
+        details: `SIGTERM ${ctx.target.id}: exited with code ${exit.code} after ${stoppedAt - injectedAt} ms, restarted`,
+      };
+    },
+  },
+];
+
+export const SCENARIO_NAMES: readonly ScenarioName[] = SCENARIOS.map((s) => s.name);
+
+export function getScenario(name: string): Scenario {
+  const found = SCENARIOS.find((s) => s.name === name);
+  if (!found) throw new Error(`--scenario "${name}" is unknown; accepted values: ${SCENARIO_NAMES.join(', ')}`);
+  return found;
+}

@@ -1,0 +1,81 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { readEnqueueLog, readJsonlHistory, type EnqueuedJob, type JobExecution } from '@nestjs/atomic-queues/testing';
+import { ENQUEUE_FILE_RE, HISTORY_FILE_RE, type RunDir } from './cluster/run-dir.js';
+import type { NodeAppEnvInput, ProducerEnvInput } from './cluster/settings.js';
+import type { Profile } from './profile.js';
+
+/**
+ * How the chaos runner configures the cluster toolkit's node app and producers for a profile, and reads a
+ * run dir back. docker-compose.chaos.yml uses the same settings (checked by test/chaos/compose.test.ts).
+ */
+export type UnsafeMode = 'concurrency-2';
+
+export const ENTITY_TYPE = 'order';
+
+/** Node app settings of a chaos run: the module's safe defaults plus the fencing effect sink. */
+export function chaosNodeSettings(profile: Profile, keyPrefix: string, unsafe?: UnsafeMode): NodeAppEnvInput {
+  const safe: NodeAppEnvInput = {
+    keyPrefix,
+    entityType: ENTITY_TYPE,
+    heartbeatTtlMs: profile.heartbeatTtlMs,
+    heartbeatIntervalMs: profile.heartbeatIntervalMs,
+    cronIntervalMs: profile.cronIntervalMs,
+    stalledIntervalMs: profile.stalledIntervalMs,
+    lockDurationMs: profile.lockDurationMs,
+    shutdownTimeoutMs: profile.drainTimeoutMs,
+    jobMs: profile.jobMs,
+    workerConcurrency: 1,
+    fencing: true,
+    lockTtlSeconds: Math.max(1, Math.ceil(profile.heartbeatTtlMs / 1000)),
+  };
+  switch (unsafe) {
+    case undefined:
+      return safe;
+    case 'concurrency-2':
+      // Two jobs of one entity at once, and no fencing sink to serialize their effects.
+      return { ...safe, workerConcurrency: 2, fencing: false };
+  }
+}
+
+/** Producer settings: interleaved entities, failed adds recorded as 'unknown' (Jepsen :info) instead of aborting. */
+export function chaosProducerSettings(profile: Profile, keyPrefix: string, producers: number): ProducerEnvInput {
+  return {
+    keyPrefix,
+    entityType: ENTITY_TYPE,
+    ratePerSecond: Math.max(1, Math.round(profile.jobsPerSecond / producers)),
+    attempts: 1,
+    recordFailedAdds: true,
+  };
+}
+
+/** Jobs per entity so that the producers keep adding for about `loadMs`. */
+export function jobsPerEntityFor(profile: Profile, loadMs: number): number {
+  return Math.max(2, Math.ceil((profile.jobsPerSecond * loadMs) / 1000 / profile.entities));
+}
+
+/** Reads the enqueue logs and node histories of a run dir (optionally only some nodes' histories). */
+export function readRunHistory(run: RunDir, nodeIds?: readonly string[]): { enqueued: EnqueuedJob[]; history: JobExecution[] } {
+  const files = readdirSync(run.path);
+  const historyFiles = files
+    .filter((f) => {
+      const m = HISTORY_FILE_RE.exec(f);
+      return m !== null && (nodeIds === undefined || nodeIds.includes(m[1]!));
+    })
+    .map((f) => join(run.path, f));
+  const enqueueFiles = files.filter((f) => ENQUEUE_FILE_RE.test(f)).map((f) => join(run.path, f));
+  return {
+    enqueued: enqueueFiles.length ? readEnqueueLog(enqueueFiles) : [],
+    history: historyFiles.length ? readJsonlHistory(historyFiles) : [],
+  };
+}
+
+/**
+ * Drops enqueues with status 'unknown' (the add failed with an unknown outcome) that never ran: they may never
+ * have reached Redis, so later jobs of their entity running without them is not a FIFO skip. Unknown adds that
+ * did run stay (they rank in FIFO order and count as `recovered`).
+ */
+export function withoutUnexecutedUnknowns(enqueued: readonly EnqueuedJob[], history: readonly JobExecution[]): EnqueuedJob[] {
+  const ran = new Set(history.map((e) => `${e.entityType}/${e.entityId}#${e.jobId}`));
+  return enqueued.filter((j) => j.status !== 'unknown' || ran.has(`${j.entityType}/${j.entityId}#${j.jobId}`));
+}
