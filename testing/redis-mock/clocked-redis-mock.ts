@@ -1,6 +1,7 @@
 import RedisMock from 'ioredis-mock';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../src/ports/clock.js';
+import { installLuaScripting } from './lua/scripting.js';
 
 /**
  * ioredis-mock instances whose key TTLs follow a {@link Clock}.
@@ -11,6 +12,8 @@ import type { Clock } from '../../src/ports/clock.js';
  * `exec()`, and Lua scripts (fengari) call back into the same emulators synchronously. So the cleanest seam is a
  * SCOPED override: while one of these instances executes a command, `Date.now` returns `clock.now()`, and it is
  * restored before the call returns. No global fake timers, nothing else in the process sees the clock.
+ * Lua scripts (EVAL, EVALSHA, defineCommand) run on one persistent, compiled-once fengari state with Redis 7's
+ * conversion rules instead of ioredis-mock's VM-per-call (see ./lua/scripting.ts).
  * Limits: `TIME` reads `new Date()` (real time); `XREAD BLOCK` polls with real 100 ms timers.
  */
 export interface ClockedRedisMock {
@@ -59,6 +62,7 @@ function wrap(clock: Clock, target: Record<string | symbol, unknown>, name: stri
 }
 
 function clockInstance(clock: Clock, instance: Redis): Redis {
+  installLuaScripting(instance);
   const target = instance as unknown as Record<string | symbol, unknown>;
   for (const name of Object.keys(target)) wrap(clock, target, name);
   for (const name of ['exec']) wrap(clock, target, name);
