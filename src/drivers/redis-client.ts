@@ -7,7 +7,8 @@ export interface ClientOverrides {
   connectionName?: string;
 }
 
-const isCluster = (c: RedisClient): c is Cluster => (c as { isCluster?: boolean }).isCluster === true;
+/** True for an ioredis Cluster client (multi-key commands must then stay within one hash slot). */
+export const isCluster = (c: RedisClient): c is Cluster => (c as { isCluster?: boolean }).isCluster === true;
 
 /**
  * A NEW ioredis client (the caller owns it and must close it): a duplicate of `redis.connection` when given,

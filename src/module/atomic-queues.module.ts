@@ -7,7 +7,7 @@ import { IndexManagerService } from '../index/index-manager.service.js';
 import { ResourceLockService } from '../locks/resource-lock.service.js';
 import { ATOMIC_QUEUES_CLOCK, SystemClock } from '../ports/clock.js';
 import { ATOMIC_QUEUES_QUEUE_DRIVER } from '../ports/queue-driver.js';
-import { ATOMIC_QUEUES_REDIS, ATOMIC_QUEUES_REDIS_SUBSCRIBER } from '../ports/redis.js';
+import { ATOMIC_QUEUES_REDIS, ATOMIC_QUEUES_REDIS_HEARTBEAT, ATOMIC_QUEUES_REDIS_SUBSCRIBER } from '../ports/redis.js';
 import { QueueManagerService } from '../queues/queue-manager.service.js';
 import { JobProcessorRegistry } from '../registry/job-processor.registry.js';
 import { AtomicQueuesLifecycle } from '../shutdown/atomic-queues-lifecycle.service.js';
@@ -40,6 +40,7 @@ function productionPortProviders(): Provider[] {
     AtomicQueuesConnections,
     { provide: ATOMIC_QUEUES_REDIS, useFactory: (c: AtomicQueuesConnections) => c.redis, inject: [AtomicQueuesConnections] },
     { provide: ATOMIC_QUEUES_REDIS_SUBSCRIBER, useFactory: (c: AtomicQueuesConnections) => c.subscriber, inject: [AtomicQueuesConnections] },
+    { provide: ATOMIC_QUEUES_REDIS_HEARTBEAT, useFactory: (c: AtomicQueuesConnections) => c.heartbeat, inject: [AtomicQueuesConnections] },
     {
       provide: ATOMIC_QUEUES_QUEUE_DRIVER,
       useFactory: (config: ResolvedAtomicQueuesConfig) => new RedisQueueDriver(config.redis),

@@ -11,6 +11,8 @@ import type { RedisClient } from '../ports/redis.js';
 export class AtomicQueuesConnections implements OnApplicationShutdown {
   readonly redis: RedisClient;
   readonly subscriber: RedisClient;
+  /** The workers' batched heartbeat refresh (one round trip per interval, never behind the command backlog). */
+  readonly heartbeat: RedisClient;
   private readonly owned: RedisClient[] = [];
 
   constructor(@Inject(ATOMIC_QUEUES_CONFIG) config: ResolvedAtomicQueuesConfig) {
@@ -22,6 +24,8 @@ export class AtomicQueuesConnections implements OnApplicationShutdown {
     }
     this.subscriber = createRedisClient(config.redis, { connectionName: `aq:${config.nodeId}:sub`, maxRetriesPerRequest: null });
     this.owned.push(this.subscriber);
+    this.heartbeat = createRedisClient(config.redis, { connectionName: `aq:${config.nodeId}:hb` });
+    this.owned.push(this.heartbeat);
     const logger = new Logger('AtomicQueues:Redis');
     let lastError = '';
     for (const client of this.owned) {

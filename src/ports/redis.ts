@@ -10,3 +10,8 @@ export type RedisClient = Redis | Cluster;
 export const ATOMIC_QUEUES_REDIS = Symbol.for('@nestjs/atomic-queues:redis');
 /** Dedicated subscriber connection for shutdown signals. */
 export const ATOMIC_QUEUES_REDIS_SUBSCRIBER = Symbol.for('@nestjs/atomic-queues:redis-subscriber');
+/**
+ * Optional dedicated connection for the node's batched heartbeat refresh, so it never waits behind the command
+ * connection's backlog (index updates, cron scans) under load. Not provided: the command connection is used.
+ */
+export const ATOMIC_QUEUES_REDIS_HEARTBEAT = Symbol.for('@nestjs/atomic-queues:redis-heartbeat');

@@ -13,20 +13,21 @@ export class LuaScript {
   constructor(
     readonly name: string,
     readonly source: string,
-    readonly numberOfKeys: number,
+    /** Exact key count, or 'any' for a script taking a variable number of keys (e.g. a batch). */
+    readonly numberOfKeys: number | 'any',
   ) {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
   async run<T = unknown>(redis: RedisClient, keys: readonly string[], args: readonly Arg[] = []): Promise<T> {
-    if (keys.length !== this.numberOfKeys) {
+    if (this.numberOfKeys !== 'any' && keys.length !== this.numberOfKeys) {
       throw new Error(`LuaScript ${this.name}: expected ${this.numberOfKeys} keys, got ${keys.length}`);
     }
     try {
-      return (await redis.evalsha(this.sha, this.numberOfKeys, ...keys, ...args)) as T;
+      return (await redis.evalsha(this.sha, keys.length, ...keys, ...args)) as T;
     } catch (err) {
       if (!String((err as Error)?.message ?? err).includes('NOSCRIPT')) throw err;
-      return (await redis.eval(this.source, this.numberOfKeys, ...keys, ...args)) as T;
+      return (await redis.eval(this.source, keys.length, ...keys, ...args)) as T;
     }
   }
 }

@@ -20,3 +20,28 @@ end
 return 0`,
   1,
 );
+
+/**
+ * Batched refresh of every heartbeat a node owns, in one call. KEYS: N heartbeats, then M lists to measure.
+ * ARGV: N, then per heartbeat its ownerValue and ttlMs. Each heartbeat's TTL is extended only if its value is
+ * still that owner. Returns a comma-separated string (no Lua tables: they differ on ioredis-mock's fengari):
+ * N flags (1 = still owned and extended, 0 = lost) followed by the M list lengths.
+ */
+export const refreshHeartbeatsScript = new LuaScript(
+  'aq-heartbeat-refresh-batch',
+  `local n = tonumber(ARGV[1])
+local out = {}
+for i = 1, n do
+  if redis.call('GET', KEYS[i]) == ARGV[2 * i] then
+    redis.call('PEXPIRE', KEYS[i], ARGV[2 * i + 1])
+    out[i] = '1'
+  else
+    out[i] = '0'
+  end
+end
+for j = n + 1, #KEYS do
+  out[j] = tostring(redis.call('LLEN', KEYS[j]))
+end
+return table.concat(out, ',')`,
+  'any',
+);

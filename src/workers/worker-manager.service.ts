@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { UnrecoverableError, type Job, type Worker } from 'bullmq';
 import {
   ATOMIC_QUEUES_CONFIG,
@@ -8,16 +8,19 @@ import {
   type WorkerDefaultsConfig,
 } from '../config/atomic-queues-config.js';
 import { keys } from '../config/keys.js';
+import { isCluster } from '../drivers/redis-client.js';
 import { AtomicQueuesValidationError, JobProcessorNotFoundError } from '../errors.js';
 import { IndexManagerService } from '../index/index-manager.service.js';
 import { ATOMIC_QUEUES_CLOCK, type Clock, type ClockTimer } from '../ports/clock.js';
 import { ATOMIC_QUEUES_QUEUE_DRIVER, type QueueDriver } from '../ports/queue-driver.js';
-import { ATOMIC_QUEUES_REDIS, ATOMIC_QUEUES_REDIS_SUBSCRIBER, type RedisClient } from '../ports/redis.js';
+import { ATOMIC_QUEUES_REDIS, ATOMIC_QUEUES_REDIS_HEARTBEAT, ATOMIC_QUEUES_REDIS_SUBSCRIBER, type RedisClient } from '../ports/redis.js';
 import { QueueManagerService } from '../queues/queue-manager.service.js';
 import { JobProcessorRegistry } from '../registry/job-processor.registry.js';
 import { assertEntity, assertName } from '../validation.js';
 import { backoffDelay } from './backoff.js';
-import { refreshHeartbeatScript, releaseHeartbeatScript } from './heartbeat.lua.js';
+import { releaseHeartbeatScript } from './heartbeat.lua.js';
+import { NodeHeartbeat, type HeartbeatMember } from './node-heartbeat.js';
+import { NodeStallChecks, nodeCanScheduleStallChecks, type StallCheckTarget } from './stall-checks.js';
 import type {
   CreateWorkerOptions,
   CreateWorkerResult,
@@ -28,7 +31,7 @@ import type {
   WorkerEvents,
 } from './worker.types.js';
 
-interface ManagedWorker {
+interface ManagedWorker extends HeartbeatMember, StallCheckTarget {
   name: string;
   queueName: string;
   entity?: { entityType: string; entityId: string };
@@ -37,11 +40,8 @@ interface ManagedWorker {
   settings: Required<WorkerDefaultsConfig>;
   events: WorkerEvents;
   worker: Worker;
-  timer?: ClockTimer;
   lastRefresh: number;
   closing?: Promise<void>;
-  /** A refresh round trip is in flight (a slow link must not pile refreshes up). */
-  refreshing?: boolean;
   /** Force-closed: its in-flight job belongs to whoever recovers it as stalled; stop retrying it here. */
   forced?: boolean;
 }
@@ -50,6 +50,10 @@ interface ManagedWorker {
  * One live BullMQ worker per name across every node: claimed with `SET NX PX` on the heartbeat key, refreshed
  * by its owner only, released on close. A worker whose heartbeat is lost closes itself. A publish on
  * `${keyPrefix}:worker:${workerName}:shutdown` closes it wherever it runs, after its current job.
+ *
+ * Per-node costs stay flat in the number of workers: one Clock interval refreshes every local heartbeat in one
+ * round trip (NodeHeartbeat), and on a single Redis the node runs BullMQ's stalled checks only for queues that
+ * may hold a job to recover (NodeStallChecks) instead of one timer and script per worker and second.
  *
  * Jobs with `attempts > 1` are retried in place (the job stays active, backoff waits on the Clock) so a retry
  * always runs before the next job of the queue; only the last failure reaches BullMQ (as final).
@@ -63,6 +67,10 @@ export class WorkerManagerService {
   private readonly channelToWorker = new Map<string, string>();
   private subscribed = false;
   private shuttingDown = false;
+  private readonly heartbeats: NodeHeartbeat<ManagedWorker>;
+  private readonly stallChecks: NodeStallChecks<ManagedWorker>;
+  /** BullMQ workers skip their own stalled-check timer; the node schedules the checks (single Redis only). */
+  private readonly nodeRunsStallChecks: boolean;
 
   constructor(
     @Inject(ATOMIC_QUEUES_REDIS) private readonly redis: RedisClient,
@@ -73,7 +81,24 @@ export class WorkerManagerService {
     private readonly index: IndexManagerService,
     private readonly queues: QueueManagerService,
     private readonly registry: JobProcessorRegistry,
-  ) {}
+    /** Dedicated connection for heartbeat refreshes; defaults to the command connection. */
+    @Optional() @Inject(ATOMIC_QUEUES_REDIS_HEARTBEAT) heartbeatRedis?: RedisClient,
+  ) {
+    this.nodeRunsStallChecks = driver.kind === 'redis' && !isCluster(redis) && nodeCanScheduleStallChecks();
+    this.stallChecks = new NodeStallChecks(clock, this.logger);
+    this.heartbeats = new NodeHeartbeat<ManagedWorker>({
+      redis: heartbeatRedis ?? redis,
+      clock,
+      label: `atomic-queues ${config.nodeId}`,
+      members: (intervalMs) => [...this.workers.values()].filter((w) => !w.closing && w.intervalMs === intervalMs),
+      onLost: (managed, why) => {
+        if (!this.isLive(managed)) return;
+        this.logger.warn(`worker ${managed.name} ${why}: closing`);
+        void this.closeWorker(managed.name, 'heartbeat-lost');
+      },
+      onRefreshed: (outcomes) => this.stallChecks.update(outcomes.filter((o) => this.isLive(o.member)), this.workers.values()),
+    });
+  }
 
   get nodeId(): string {
     return this.config.nodeId;
@@ -210,6 +235,7 @@ export class WorkerManagerService {
   async shutdown(timeoutMs = this.config.shutdownTimeoutMs): Promise<boolean> {
     await this.signalNodeWorkersClose();
     const done = await this.waitForWorkersToClose(timeoutMs);
+    this.heartbeats.stop();
     if (this.subscribed) this.subscriber.off('message', this.onMessage);
     this.subscribed = false;
     return done;
@@ -226,6 +252,9 @@ export class WorkerManagerService {
     this.channelToWorker.set(channel, workerName);
 
     let managed!: ManagedWorker;
+    // A burst of starts (a cron tick, an app start) resumes here for every claim of one Redis reply; yielding
+    // first lets timers and replies (the heartbeat round trip) run between the synchronous Worker constructions.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const worker = this.driver.createWorker(
       queueName,
       (job: Job) => this.runJob(managed, job, processor),
@@ -236,6 +265,7 @@ export class WorkerManagerService {
         stalledInterval: settings.stalledInterval,
         lockDuration: settings.lockDuration,
         maxStalledCount: settings.maxStalledCount,
+        skipStalledCheck: this.nodeRunsStallChecks,
         autorun: false,
       },
     );
@@ -244,14 +274,20 @@ export class WorkerManagerService {
       queueName,
       entity,
       owner,
+      heartbeatKey: keys.heartbeat(this.config.keyPrefix, workerName),
+      ttlMs: Math.round(settings.heartbeatTTL * 1000),
+      intervalMs: settings.heartbeatInterval,
+      watchKey: this.nodeRunsStallChecks ? worker.keys.active : undefined,
       settings,
       events: options.events ?? {},
       worker,
       lastRefresh: this.clock.now(),
+      running: 0,
     };
     this.workers.set(workerName, managed);
     this.wireEvents(managed);
-    managed.timer = this.clock.setInterval(() => void this.refresh(managed), settings.heartbeatInterval);
+    this.heartbeats.ensure(settings.heartbeatInterval);
+    if (this.nodeRunsStallChecks) this.stallChecks.start(managed);
     if (entity) await this.safely('index worker', () => this.index.setWorkerState(entity.entityType, entity.entityId, workerName, 'running'));
     void worker.run().catch((err) => this.logger.error(`worker ${workerName} stopped: ${String(err)}`));
     try {
@@ -285,6 +321,15 @@ export class WorkerManagerService {
 
   /** Runs one job: every attempt in place while the job stays active; throws only the final failure. */
   private async runJob(managed: ManagedWorker, job: Job, processor: (job: Job) => unknown): Promise<unknown> {
+    managed.running += 1;
+    try {
+      return await this.runAttempts(managed, job, processor);
+    } finally {
+      managed.running -= 1;
+    }
+  }
+
+  private async runAttempts(managed: ManagedWorker, job: Job, processor: (job: Job) => unknown): Promise<unknown> {
     const maxAttempts = Math.max(1, job.opts.attempts ?? 1);
     const attemptsKey = keys.attempts(this.config.keyPrefix, managed.queueName);
     const jobId = String(job.id);
@@ -337,36 +382,6 @@ export class WorkerManagerService {
     }
   }
 
-  private async refresh(managed: ManagedWorker): Promise<void> {
-    if (managed.closing) return;
-    const ttlMs = Math.round(managed.settings.heartbeatTTL * 1000);
-    if (managed.refreshing) {
-      // The previous refresh has not answered for a whole TTL: the key has expired unless it was extended.
-      if (this.clock.now() - managed.lastRefresh >= ttlMs) {
-        this.logger.warn(`worker ${managed.name}: no heartbeat refresh answered for ${ttlMs} ms: closing`);
-        void this.closeWorker(managed.name, 'heartbeat-lost');
-      }
-      return;
-    }
-    managed.refreshing = true;
-    try {
-      const owned = await refreshHeartbeatScript.run<number>(this.redis, [keys.heartbeat(this.config.keyPrefix, managed.name)], [managed.owner, ttlMs]);
-      if (Number(owned) === 1) {
-        managed.lastRefresh = this.clock.now();
-        return;
-      }
-      this.logger.warn(`worker ${managed.name} lost its heartbeat (another owner or expired): closing`);
-      void this.closeWorker(managed.name, 'heartbeat-lost');
-    } catch (err) {
-      if (this.clock.now() - managed.lastRefresh >= ttlMs) {
-        this.logger.warn(`worker ${managed.name} could not refresh its heartbeat for ${ttlMs} ms: closing (${String(err)})`);
-        void this.closeWorker(managed.name, 'heartbeat-lost');
-      }
-    } finally {
-      managed.refreshing = false;
-    }
-  }
-
   private async finishClose(managed: ManagedWorker, reason: WorkerCloseReason, force: boolean): Promise<void> {
     const { name, entity } = managed;
     try {
@@ -390,7 +405,7 @@ export class WorkerManagerService {
     }
     if (this.workers.get(name) !== managed) return; // already finished by a concurrent (forced) close
     this.workers.delete(name);
-    this.clock.clear(managed.timer);
+    this.stallChecks.stop(managed);
     const channel = keys.shutdownChannel(this.config.keyPrefix, name);
     this.channelToWorker.delete(channel);
     // Not awaited: the subscriber never gives up on a command while Redis is unreachable.
@@ -402,6 +417,11 @@ export class WorkerManagerService {
     const takenOver = reason === 'heartbeat-lost' && (await this.safely('read owner', () => this.workerExists(name))) !== false;
     if (entity && !takenOver) await this.safely('index closed', () => this.index.removeWorkerState(entity.entityType, entity.entityId, name));
     await this.safely('onClosed', async () => managed.events.onClosed?.(name, reason));
+  }
+
+  /** Still this node's running worker of its name (not closing, not replaced). */
+  private isLive(managed: ManagedWorker): boolean {
+    return !managed.closing && this.workers.get(managed.name) === managed;
   }
 
   /** True if `promise` settles within `ms` (Clock). */

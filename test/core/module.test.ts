@@ -154,7 +154,7 @@ describe('AtomicQueuesModule', () => {
       });
       await started.promise;
       const ownClients = async () => ((await observer.client('LIST')) as string).split('\n').filter((l) => l.includes(`name=aq:${nodeId}:`)).length;
-      expect(await ownClients()).toBe(1); // the subscriber (commands use the user's connection)
+      expect(await ownClients()).toBe(2); // the subscriber and the heartbeat connection (commands use the user's)
       await app.close();
       expect(userConnection.status).toBe('ready');
       const q = new Queue(job.queueName, { connection: observer, prefix: keyPrefix });

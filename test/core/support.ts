@@ -5,7 +5,7 @@ import { inject } from 'vitest';
 import { resolveConfig, type AtomicQueuesConfig, type ResolvedAtomicQueuesConfig } from '../../src/config/index.js';
 import { RedisQueueDriver } from '../../src/drivers/redis-queue-driver.js';
 import { IndexManagerService } from '../../src/index/index-manager.service.js';
-import { SystemClock } from '../../src/ports/clock.js';
+import { SystemClock, type Clock } from '../../src/ports/clock.js';
 import { QueueManagerService } from '../../src/queues/queue-manager.service.js';
 import { JobProcessorRegistry } from '../../src/registry/job-processor.registry.js';
 import { WorkerManagerService } from '../../src/workers/worker-manager.service.js';
@@ -20,7 +20,7 @@ export interface Core {
   redis: Redis;
   subscriber: Redis;
   driver: RedisQueueDriver;
-  clock: SystemClock;
+  clock: Clock;
   index: IndexManagerService;
   queues: QueueManagerService;
   registry: JobProcessorRegistry;
@@ -30,8 +30,8 @@ export interface Core {
   close(): Promise<void>;
 }
 
-/** The core services wired by hand on the integration Redis, isolated by a unique keyPrefix. */
-export function makeCore(overrides: Partial<AtomicQueuesConfig> = {}, prefix = uniquePrefix()): Core {
+/** The core services wired by hand on the integration Redis, isolated by a unique keyPrefix (SystemClock unless given). */
+export function makeCore(overrides: Partial<AtomicQueuesConfig> = {}, prefix = uniquePrefix(), clock: Clock = new SystemClock()): Core {
   const url = overrides.redis?.url ?? inject('redisUrl');
   const config = resolveConfig({ redis: { url }, keyPrefix: prefix, workerDefaults: FAST_WORKERS, shutdownTimeoutMs: 5000, ...overrides });
   const clientOptions = { maxRetriesPerRequest: config.redis.maxRetriesPerRequest ?? 20 };
@@ -39,7 +39,6 @@ export function makeCore(overrides: Partial<AtomicQueuesConfig> = {}, prefix = u
   const subscriber = new Redis(url, clientOptions);
   for (const client of [redis, subscriber]) client.on('error', () => undefined); // tests that kill Redis expect errors
   const driver = new RedisQueueDriver(config.redis);
-  const clock = new SystemClock();
   const index = new IndexManagerService(redis, config, clock);
   const queues = new QueueManagerService(driver, config, index);
   const registry = new JobProcessorRegistry({ getProviders: () => [] } as unknown as DiscoveryService, new Reflector());
