@@ -169,7 +169,7 @@ export class CronManagerService {
   /** Alive workers of the type (recorded in the index and holding a heartbeat), grouped by entity. */
   private async liveWorkers(entityType: string): Promise<Map<string, LiveWorker[]>> {
     const states = (await this.index.getEntityWorkerStates(entityType)).filter((s) => s.state !== 'closed');
-    const alive = await Promise.all(states.map((s) => this.workers.workerExists(s.workerName)));
+    const alive = await this.workers.workersAlive(states.map((s) => s.workerName));
     const out = new Map<string, LiveWorker[]>();
     states.forEach((s, i) => {
       if (!alive[i]) return;

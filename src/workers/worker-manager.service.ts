@@ -58,6 +58,8 @@ interface ManagedWorker extends HeartbeatMember, StallCheckTarget {
  * Jobs with `attempts > 1` are retried in place (the job stays active, backoff waits on the Clock) so a retry
  * always runs before the next job of the queue; only the last failure reaches BullMQ (as final).
  */
+const MGET_CHUNK = 1000;
+
 @Injectable()
 export class WorkerManagerService {
   private readonly logger = new Logger('AtomicQueues:WorkerManager');
@@ -159,6 +161,22 @@ export class WorkerManagerService {
     return (await this.redis.exists(keys.heartbeat(this.config.keyPrefix, workerName))) === 1;
   }
 
+  /**
+   * `workerExists` for many names in one command per 1,000 names (MGET; per-key EXISTS on a Cluster, where the
+   * keys may live in different slots). The cron asks this for every indexed worker on each tick.
+   */
+  async workersAlive(workerNames: readonly string[]): Promise<boolean[]> {
+    for (const name of workerNames) assertName('workerName', name);
+    const heartbeatKeys = workerNames.map((name) => keys.heartbeat(this.config.keyPrefix, name));
+    if (isCluster(this.redis)) return Promise.all(heartbeatKeys.map(async (key) => (await this.redis.exists(key)) === 1));
+    const alive: boolean[] = [];
+    for (let i = 0; i < heartbeatKeys.length; i += MGET_CHUNK) {
+      const values = await this.redis.mget(...heartbeatKeys.slice(i, i + MGET_CHUNK));
+      for (const value of values) alive.push(value !== null);
+    }
+    return alive;
+  }
+
   /** Node id holding the name's heartbeat, or undefined. */
   async getWorkerOwner(workerName: string): Promise<string | undefined> {
     assertName('workerName', workerName);
@@ -176,7 +194,7 @@ export class WorkerManagerService {
   async getEntityWorkers(entityType: string, entityId: string): Promise<EntityWorkerInfo[]> {
     assertEntity(entityType, entityId);
     const states = await this.index.getEntityWorkerStates(entityType, entityId);
-    const alive = await Promise.all(states.map((s) => this.workerExists(s.workerName)));
+    const alive = await this.workersAlive(states.map((s) => s.workerName));
     return states.map((s, i) => ({ workerName: s.workerName, state: s.state, nodeId: s.nodeId, updatedAt: s.updatedAt, alive: alive[i] }));
   }
 

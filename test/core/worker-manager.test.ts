@@ -197,6 +197,15 @@ describe('WorkerManagerService: one live worker per name', () => {
     await waitFor(async () => (await q.getWorkersCount()) === 1, 5000, 'one BullMQ worker');
   });
 
+  it('workersAlive answers for many names at once, in order, and rejects a bad name before any Redis call', async () => {
+    const c = core();
+    await c.workers.createWorker({ workerName: 'w1', queueName: 'plain1', processor: async () => undefined });
+    await c.workers.createWorker({ workerName: 'w3', queueName: 'plain3', processor: async () => undefined });
+    expect(await c.workers.workersAlive(['w1', 'w2', 'w3', 'w4'])).toEqual([true, false, true, false]);
+    expect(await c.workers.workersAlive([])).toEqual([]);
+    await expect(c.workers.workersAlive(['ok', 'bad name'])).rejects.toThrow(/workerName/);
+  });
+
   it('keeps its heartbeat alive past the TTL, removes it on close, and the name can then be reused', async () => {
     const c = core();
     const key = `${c.config.keyPrefix}:workers:w`;
