@@ -15,15 +15,19 @@ export interface TimelineBucket {
   t: number;
   /** Executions that completed with their effect applied. */
   completed: number;
-  /** Attempts that threw. */
+  /** Attempts that threw (other than a rejected write). */
   failed: number;
   /** Attempts whose executor died (no end recorded), counted at their start. */
   crashed: number;
-  /** Completed attempts whose late write the fencing sink rejected. */
+  /** Attempts whose late write the fencing sink rejected (the node then gives the job back: outcome 'failed'). */
   rejected: number;
   /** Producer adds that failed with an unknown outcome, counted at the time they were given up. */
   addErrors: number;
 }
+
+/** Attempts that ended with their write rejected by the fencing sink (whatever the processor did next). */
+export const rejectedWrites = (history: readonly JobExecution[]): number =>
+  history.filter((e) => e.applied === false && e.end !== undefined && e.outcome !== 'crashed' && e.outcome !== 'running').length;
 
 export function buildTimeline(
   history: readonly JobExecution[],
@@ -46,8 +50,8 @@ export function buildTimeline(
     }
     const b = at(e.end);
     if (!b) continue;
-    if (e.outcome === 'failed') b.failed++;
-    else if (e.applied === false) b.rejected++;
+    if (e.applied === false) b.rejected++;
+    else if (e.outcome === 'failed') b.failed++;
     else b.completed++;
   }
   for (const j of enqueued) {

@@ -9,7 +9,7 @@ import {
 import { runProducers, startNodeCluster } from './cluster/cluster-run.js';
 import type { ClusterLauncher, NodeExit } from './cluster/launcher.js';
 import { makeRunDir, waitForDrain, type RunDir } from './cluster/run-dir.js';
-import { buildTimeline, jobsInFlightDuring, staleTokenOverlaps, recoveryAfterHeal } from './metrics.js';
+import { buildTimeline, jobsInFlightDuring, rejectedWrites, staleTokenOverlaps, recoveryAfterHeal } from './metrics.js';
 import type { Profile } from './profile.js';
 import { decideVerdict, type ScenarioResult } from './result.js';
 import type { FaultWindow, Scenario } from './scenarios.js';
@@ -224,7 +224,7 @@ export function evaluate(input: EvaluateInput): ScenarioResult {
     jobs: enqueued.length,
     executions: history.length,
     completed: check.noLost.stats.completed,
-    rejectedWrites: check.noLost.stats.rejected,
+    rejectedWrites: rejectedWrites(history),
     staleTokenOverlaps: staleTokenOverlaps(check.singleWorker),
     dataLossAllowedByConfig: 0,
     recoveryMs: recovery ? recovery.ms : null,

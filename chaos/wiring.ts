@@ -27,7 +27,6 @@ export function chaosNodeSettings(profile: Profile, keyPrefix: string, unsafe?: 
     jobMs: profile.jobMs,
     workerConcurrency: 1,
     fencing: true,
-    lockTtlSeconds: Math.max(1, Math.ceil(profile.heartbeatTtlMs / 1000)),
   };
   switch (unsafe) {
     case undefined:

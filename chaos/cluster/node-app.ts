@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { createInterface } from 'node:readline';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { Job } from 'bullmq';
+import { WaitingError, type Job, type Worker } from 'bullmq';
 import {
   AtomicQueuesModule,
   CronManagerService,
@@ -10,17 +10,20 @@ import {
   ResourceLockService,
   WorkerManagerService,
   entityWorkerName,
+  type CreateWorkerResult,
   type JobLifecycleEvent,
 } from '@nestjs/atomic-queues';
 import { JsonlHistoryRecorder } from '@nestjs/atomic-queues/testing';
+import { EntityLease, leaseTtlSeconds } from './entity-lease.js';
 import { exitWithParent } from './env.js';
 import { READY_MARKER } from './launcher.js';
-import { jobPlan, readNodeAppSettings, type NodeAppSettings } from './settings.js';
+import { effectKey, jobPlan, readNodeAppSettings, type NodeAppSettings } from './settings.js';
 
 /**
  * One cluster node: AtomicQueuesModule from the environment (see settings.ts), the cron spawning one worker
  * per entity with pending jobs, a processor that sleeps / fails per the job rules and (with AQ_FENCING) applies
- * its effect through a fencing-token check, and a JSONL history of every attempt. Prints AQ_READY when up;
+ * its effect through the fencing token of its worker's EntityLease (taken before the worker is created; see
+ * README.md, Fencing), and a JSONL history of every attempt. Prints AQ_READY when up;
  * SIGTERM runs the module's graceful shutdown.
  */
 
@@ -32,19 +35,15 @@ interface WorkData {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Redis list each entity's applied effects go to (checked by chaos suites against the history). */
-export const effectKey = (keyPrefix: string, entityType: string, entityId: string): string =>
-  `${keyPrefix}:chaos:effects:${entityType}:${entityId}`;
-
-/**
- * One worker instance (one createWorker call). With AQ_FENCING its fencing token is taken once, on its first job,
- * from the entity's lock: a takeover worker gets a newer one, so every write of a paused or zombie instance that
- * resumes later (including jobs it fetched again) carries a stale token and is rejected.
- */
-interface Lease {
+/** One worker instance (one createWorker call) and, with AQ_FENCING, its fencing lease on the entity. */
+interface WorkerInstance {
   workerName: string;
   queueName: string;
-  token?: Promise<number>;
+  entityType: string;
+  entityId: string;
+  lease?: EntityLease;
+  /** The BullMQ worker, once createWorker returned it. */
+  worker?: Worker;
 }
 
 class NodeRuntime {
@@ -73,35 +72,91 @@ class NodeRuntime {
     }
   }
 
+  /**
+   * onSpawnWorker. With AQ_FENCING the entity's lease is taken BEFORE the worker exists; when another owner still
+   * holds it no worker is created (the cron tries again on a later tick).
+   */
   async spawn(entityId: string): Promise<void> {
     const { entityType } = this.s;
     const queue = await this.queues.getOrCreateEntityQueue(entityType, entityId);
     const workerName = entityWorkerName(entityType, entityId);
-    const lease: Lease = { workerName, queueName: queue.name };
-    const result = await this.workers.createWorker({
-      workerName,
-      queueName: queue.name,
-      entity: { entityType, entityId },
-      processor: (job: Job<WorkData>) => this.process(lease, job),
-      events: { onClosed: (name, reason) => console.log(`AQ_WORKER_CLOSED ${name} reason=${reason}`) },
-    });
+    const instance: WorkerInstance = { workerName, queueName: queue.name, entityType, entityId };
+    if (this.s.fencing) {
+      instance.lease = await this.acquireLease(instance);
+      if (!instance.lease) {
+        console.log(`AQ_LEASE_BUSY ${workerName}`);
+        return;
+      }
+    }
+    let result: CreateWorkerResult;
+    try {
+      result = await this.workers.createWorker({
+        workerName,
+        queueName: queue.name,
+        entity: { entityType, entityId },
+        processor: (job: Job<WorkData>) => this.process(instance, job),
+        events: {
+          onClosed: async (name, reason) => {
+            console.log(`AQ_WORKER_CLOSED ${name} reason=${reason}`);
+            await instance.lease?.release();
+          },
+        },
+      });
+    } catch (error) {
+      await instance.lease?.release();
+      throw error;
+    }
     console.log(`AQ_CREATE_WORKER ${workerName} created=${result.created} owner=${result.created ? result.nodeId : result.owner}`);
+    if (!result.created) return instance.lease?.release();
+    instance.worker = result.worker;
+    instance.lease?.start();
   }
 
-  private async process(lease: Lease, job: Job<WorkData>): Promise<string> {
-    const { workerName, queueName } = lease;
+  private async acquireLease(instance: WorkerInstance): Promise<EntityLease | undefined> {
+    const lease = await EntityLease.acquire({
+      locks: this.locks,
+      entityType: instance.entityType,
+      entityId: instance.entityId,
+      ownerId: `${this.s.nodeId}:${process.pid}:${instance.workerName}:${++this.leaseCount}`,
+      ownerType: this.s.nodeId,
+      ttlSeconds: leaseTtlSeconds(this.s.heartbeatTtlMs),
+      intervalMs: this.s.heartbeatIntervalMs,
+      stillOwner: async () => {
+        const { worker } = instance;
+        return worker !== undefined && !worker.closing && (await this.workers.getWorkerOwner(instance.workerName)) === this.s.nodeId;
+      },
+      onLost: (why) => this.closeInstance(instance, why),
+    });
+    if (lease && this.s.logJobs) console.log(`AQ_LEASE ${instance.workerName} token=${lease.token}`);
+    return lease;
+  }
+
+  /**
+   * The lease is lost: closes this instance's worker at once, unless it is closing already (a newer worker of the
+   * same name on this node can only exist after this one closed). Closed as the module closes a worker that lost
+   * its ownership ('heartbeat-lost'): bounded close, and the name's heartbeat and index entry, which may belong to
+   * the new owner by now, are left alone.
+   */
+  private closeInstance(instance: WorkerInstance, why: string): void {
+    const { worker, workerName } = instance;
+    console.log(`AQ_LEASE_LOST ${workerName} ${why}`);
+    if (!worker || worker.closing) return;
+    this.workers.closeWorker(workerName, 'heartbeat-lost').catch((error: unknown) => console.error(`closing ${workerName}: ${String(error)}`));
+  }
+
+  private async process(instance: WorkerInstance, job: Job<WorkData>): Promise<string> {
+    const { workerName, queueName, lease } = instance;
     const { entityType, entityId, seq } = job.data;
     const jobId = String(job.id);
     const attempt = this.attempts.get(jobId) ?? job.attemptsMade + 1;
     const plan = jobPlan(this.s.jobRules, entityId, seq, this.s.jobMs);
-    const token = this.s.fencing ? await this.fencingToken(lease, entityType, entityId) : undefined;
     await sleep(plan.delayMs);
     if (attempt <= plan.failTimes) throw new Error(`injected failure ${attempt}/${plan.failTimes} of ${entityId}#${seq}`);
-    if (token !== undefined) {
-      const write = await this.locks.applyIfCurrent(entityType, entityId, token, {
+    if (lease) {
+      const write = await this.locks.applyIfCurrent(entityType, entityId, lease.token, {
         key: effectKey(this.s.keyPrefix, entityType, entityId),
         op: 'rpush',
-        value: `${seq}|${jobId}|${attempt}|${this.s.nodeId}|${token}`,
+        value: `${seq}|${jobId}|${attempt}|${this.s.nodeId}|${lease.token}`,
       });
       this.recorder?.recordEffect({
         nodeId: this.s.nodeId,
@@ -109,35 +164,29 @@ class NodeRuntime {
         queueName,
         jobId,
         attempt,
-        fencingToken: token,
+        fencingToken: lease.token,
         applied: write.applied,
         at: Date.now(),
       });
+      if (!write.applied) await this.giveBack(instance, job, write.latestToken);
     }
     return `done ${entityId}#${seq}`;
   }
 
-  private fencingToken(lease: Lease, entityType: string, entityId: string): Promise<number> {
-    if (!lease.token) {
-      const ownerId = `${this.s.nodeId}:${process.pid}:${lease.workerName}:${++this.leaseCount}`;
-      lease.token = this.lock(entityType, entityId, ownerId).then((token) => {
-        if (this.s.logJobs) console.log(`AQ_LEASE ${lease.workerName} token=${token}`);
-        return token;
-      });
-      lease.token.catch(() => (lease.token = undefined));
+  /**
+   * A stale token's write was rejected: a newer owner exists, so this instance stops for good and the job, whose
+   * effect did not happen, goes back to the head of its queue for that owner (BullMQ's moveToWait + WaitingError).
+   * If its BullMQ lock is gone (it was recovered as stalled) the job is not ours to move: fail this run only.
+   */
+  private async giveBack(instance: WorkerInstance, job: Job<WorkData>, latestToken: number): Promise<never> {
+    const why = `write with token ${instance.lease!.token} rejected (latest ${latestToken})`;
+    instance.lease!.markLost(why);
+    try {
+      await job.moveToWait(job.token);
+    } catch (error) {
+      throw new Error(`${why}; job ${job.id} not moved back: ${String(error)}`);
     }
-    return lease.token;
-  }
-
-  /** Waits for the entity's lock (a previous holder's lock expires after its TTL) and returns its fencing token. */
-  private async lock(entityType: string, entityId: string, ownerId: string): Promise<number> {
-    const deadline = Date.now() + this.s.lockTtlSeconds * 1000 * 5;
-    for (;;) {
-      const got = await this.locks.acquireLock(entityType, entityId, ownerId, this.s.nodeId, this.s.lockTtlSeconds);
-      if (got.acquired) return got.fencingToken!;
-      if (Date.now() > deadline) throw new Error(`lock ${entityType}/${entityId} still held by ${got.owner?.ownerType}/${got.owner?.ownerId}`);
-      await sleep(50);
-    }
+    throw new WaitingError(`${why}; job ${job.id} moved back to wait`);
   }
 }
 

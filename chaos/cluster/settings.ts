@@ -46,10 +46,11 @@ export interface NodeAppSettings extends CommonSettings {
   jobRules: JobRule[];
   /** Jobs per entity at once; default 1. Above 1 is the deliberately unsafe mode the checkers must catch. */
   workerConcurrency: number;
-  /** Take a ResourceLockService lock per entity and apply the job's effect through a fencing check. */
+  /**
+   * Each worker instance holds a fencing lease (ResourceLockService lock on its entity, TTL = heartbeat TTL rounded
+   * up to seconds), taken before the worker is created, and applies every job's effect through that token.
+   */
   fencing: boolean;
-  /** TTL of that lock, seconds; default 2. */
-  lockTtlSeconds: number;
   /**
    * Entity ids this node calls createWorker for, without the cron, when it reads `race <epochMs>` on stdin
    * (NodeHandle.send): every node sleeps until that instant, so their calls race within a millisecond.
@@ -129,7 +130,6 @@ export function readNodeAppSettings(env: Env = process.env): NodeAppSettings {
     jobRules: envJson(env, 'AQ_JOB_RULES', [], validateRules),
     workerConcurrency: envInt(env, 'AQ_WORKER_CONCURRENCY', 1, 1),
     fencing: envBool(env, 'AQ_FENCING', false),
-    lockTtlSeconds: envInt(env, 'AQ_LOCK_TTL_S', 2, 1),
     raceEntities: list(env.AQ_RACE_ENTITIES),
     logJobs: envBool(env, 'AQ_LOG_JOBS', false),
   };
@@ -173,7 +173,6 @@ export function nodeAppEnv(s: NodeAppEnvInput): EnvValues {
     AQ_JOB_RULES: s.jobRules === undefined ? undefined : JSON.stringify(s.jobRules),
     AQ_WORKER_CONCURRENCY: s.workerConcurrency,
     AQ_FENCING: s.fencing === undefined ? undefined : s.fencing ? 1 : 0,
-    AQ_LOCK_TTL_S: s.lockTtlSeconds,
     AQ_RACE_ENTITIES: s.raceEntities?.join(','),
     AQ_LOG_JOBS: s.logJobs === undefined ? undefined : s.logJobs ? 1 : 0,
   };
@@ -196,6 +195,13 @@ export function producerEnv(s: ProducerEnvInput): EnvValues {
     AQ_RECORD_FAILED_ADDS: s.recordFailedAdds === undefined ? undefined : s.recordFailedAdds ? 1 : 0,
   };
 }
+
+/**
+ * Redis list each entity's applied effects go to with AQ_FENCING (`<seq>|<jobId>|<attempt>|<node>|<token>` per write
+ * the fencing check let through).
+ */
+export const effectKey = (keyPrefix: string, entityType: string, entityId: string): string =>
+  `${keyPrefix}:chaos:effects:${entityType}:${entityId}`;
 
 /** The rule deciding how a job runs (first match wins per field). */
 export function jobPlan(rules: readonly JobRule[], entityId: string, seq: number | undefined, defaultMs: number): { delayMs: number; failTimes: number } {

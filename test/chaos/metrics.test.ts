@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EnqueuedJob, JobExecution } from '@nestjs/atomic-queues/testing';
 import { checkSingleWorkerPerEntity } from '@nestjs/atomic-queues/testing';
-import { buildTimeline, jobsInFlightDuring, staleTokenOverlaps, recoveryAfterHeal } from '../../chaos/metrics.js';
+import { buildTimeline, jobsInFlightDuring, rejectedWrites, staleTokenOverlaps, recoveryAfterHeal } from '../../chaos/metrics.js';
 import { decideVerdict, type VerdictInput } from '../../chaos/result.js';
 
 const exec = (entityId: string, jobId: string, start: number, end: number | undefined, extra: Partial<JobExecution> = {}): JobExecution => ({
@@ -27,13 +27,15 @@ describe('timeline', () => {
       exec('2', 'c', 1200, 1300, { outcome: 'failed' }),
       exec('2', 'c', 1310, undefined),
       exec('3', 'd', 1400, 1450, { applied: false }),
+      exec('3', 'f', 1460, 1470, { applied: false, outcome: 'failed' }), // rejected, then given back: a rejection
       exec('3', 'e', 5000, 5100), // outside the window: ignored
     ];
     const enqueued = [enq('4', 'x', 0, 1260), { ...enq('4', 'y', 1, 1270), status: 'unknown' as const }];
     expect(buildTimeline(history, 1000, 1500, 250, enqueued)).toEqual([
       { t: 0, completed: 2, failed: 0, crashed: 0, rejected: 0, addErrors: 0 },
-      { t: 250, completed: 0, failed: 1, crashed: 1, rejected: 1, addErrors: 1 },
+      { t: 250, completed: 0, failed: 1, crashed: 1, rejected: 2, addErrors: 1 },
     ]);
+    expect(rejectedWrites(history)).toBe(2);
     expect(() => buildTimeline(history, 0, 1, 0)).toThrow('bucketMs=0 is invalid');
   });
 });
