@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { UnrecoverableError, type Job, type Worker } from 'bullmq';
+import { DelayedError, RateLimitError, UnrecoverableError, WaitingChildrenError, WaitingError, type Job, type Worker } from 'bullmq';
 import {
   ATOMIC_QUEUES_CONFIG,
   resolveWorkerDefaults,
@@ -59,6 +59,9 @@ interface ManagedWorker extends HeartbeatMember, StallCheckTarget {
  * always runs before the next job of the queue; only the last failure reaches BullMQ (as final).
  */
 const MGET_CHUNK = 1000;
+
+const isBullMqControlFlow = (err: Error): boolean =>
+  err instanceof WaitingError || err instanceof DelayedError || err instanceof WaitingChildrenError || err instanceof RateLimitError;
 
 @Injectable()
 export class WorkerManagerService {
@@ -364,6 +367,9 @@ export class WorkerManagerService {
       } catch (raw) {
         const err = raw instanceof Error ? raw : new Error(String(raw));
         this.emit(managed, job, 'end', attempt, 'failed', err);
+        // The processor moved the job itself (e.g. job.moveToWait + WaitingError to give it back): not a failure
+        // to retry in place; BullMQ handles it. The attempt counter keeps counting when the job runs again.
+        if (isBullMqControlFlow(err)) throw err;
         const unrecoverable = err instanceof JobProcessorNotFoundError || err.name === 'UnrecoverableError';
         if (unrecoverable || attempt >= maxAttempts || maxAttempts === 1) {
           if (maxAttempts > 1) await this.redis.hdel(attemptsKey, jobId);

@@ -1,4 +1,4 @@
-import type { Job } from 'bullmq';
+import { WaitingError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { AtomicQueuesValidationError } from '../../src/errors.js';
@@ -92,6 +92,31 @@ describe('WorkerManagerService: processing', () => {
     const logs = await q.getJobLogs(a.id);
     expect(logs.logs).toEqual(['attempt 1 failed: boom 1', 'attempt 2 failed: boom 0']);
     expect(await c.redis.exists(`${c.config.keyPrefix}:attempts:${q.name}`)).toBe(0);
+  });
+
+  it('a processor that gives its job back (moveToWait + WaitingError) is not retried in place: the job runs again from wait', async () => {
+    const c = core();
+    const q = await c.queues.getOrCreateEntityQueue('order', 'o1');
+    const order: string[] = [];
+    let givenBack = false;
+    await c.queues.addJob(q.name, 'A', {}, { attempts: 3 });
+    await c.queues.addJob(q.name, 'B', {});
+    await c.workers.createWorker({
+      workerName: 'w',
+      queueName: q.name,
+      processor: async (job) => {
+        order.push(job.name);
+        if (job.name === 'A' && !givenBack) {
+          givenBack = true;
+          await job.moveToWait(job.token);
+          throw new WaitingError();
+        }
+      },
+    });
+    await waitFor(async () => (await c.queues.getJobCounts(q.name)).completed === 2, 10_000, 'A and B completed');
+    // Given back to the head of wait, A runs once more (not as an in-place retry) before B; nothing failed.
+    expect(order).toEqual(['A', 'A', 'B']);
+    expect((await c.queues.getJobCounts(q.name)).failed).toBe(0);
   });
 
   it('fails a job for good after its last in-place attempt (BullMQ does not retry it at the back of the queue)', async () => {
