@@ -31,9 +31,13 @@ export function chaosNodeSettings(profile: Profile, keyPrefix: string, unsafe?: 
   switch (unsafe) {
     case undefined:
       return safe;
-    case 'concurrency-2':
-      // Two jobs of one entity at once, and no fencing sink to serialize their effects.
-      return { ...safe, workerConcurrency: 2, fencing: false };
+    case 'concurrency-2': {
+      // Two jobs of one entity at once, and no fencing sink to serialize their effects. Producers interleave the
+      // entities evenly, so jobs shorter than an entity's inter-arrival time would never queue up behind each
+      // other and the unsafe setting could go unnoticed by chance: make every entity build a backlog.
+      const perEntityInterArrivalMs = (profile.entities * 1000) / profile.jobsPerSecond;
+      return { ...safe, workerConcurrency: 2, fencing: false, jobMs: Math.max(profile.jobMs, Math.ceil(1.5 * perEntityInterArrivalMs)) };
+    }
   }
 }
 
