@@ -63,6 +63,19 @@ describe('createClockedRedisMock', () => {
     expect(await world.duplicate().exists('shared')).toBe(0);
   });
 
+  it('rejects an unsupported command like ioredis-mock, from stubs shared on the prototype (not per connection)', async () => {
+    const world = createClockedRedisMock(new TestClock());
+    const client = world.client as unknown as Record<string, () => unknown>;
+    expect(() => client.monitor!()).toThrow(new TypeError(
+      'Unsupported command: "monitor", please check the full list over mocked commands: https://github.com/stipsan/ioredis-mock/blob/main/compat.md#supported-commands-',
+    ));
+    expect(Object.hasOwn(client, 'monitor')).toBe(false);
+    expect(Object.hasOwn(client, 'get')).toBe(true); // real commands stay bound to each connection
+    expect(typeof client.multi).toBe('function');
+    expect(await world.client.multi().set('m', '1').get('m').exec()).toEqual([[null, 'OK'], [null, '1']]);
+    await world.close();
+  });
+
   it('keeps separate worlds apart', async () => {
     const clock = new TestClock();
     const a = createClockedRedisMock(clock);

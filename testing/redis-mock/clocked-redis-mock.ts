@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import RedisMock from 'ioredis-mock';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../src/ports/clock.js';
@@ -35,6 +36,52 @@ export interface ClockedRedisMockOptions {
 }
 
 let worldCounter = 0;
+
+type RedisMockClass = new (opts: object) => Redis;
+
+/**
+ * ioredis-mock with its "Unsupported command" stubs on the prototype. Its constructor (`_initCommands`) gives EVERY
+ * instance ~800 own throwing stubs: one `in` check, `Object.defineProperty` and closure per unsupported command and
+ * its Buffer variant, read from its `data/command-list.json` (used nowhere else): most of the cost of a new
+ * connection. Here the same stubs (same names, same TypeError) are defined once on the prototype, and while the
+ * base `_initCommands` runs (synchronously) it sees an empty list, so instances only get their real commands.
+ * Falls back to the plain class if this ioredis-mock has another layout.
+ */
+const LeanRedisMock: RedisMockClass = (() => {
+  const Base = RedisMock as unknown as RedisMockClass & { prototype: { _initCommands?: () => void } };
+  let commandList: { list?: unknown };
+  try {
+    const requireFromMock = createRequire(createRequire(import.meta.url).resolve('ioredis-mock'));
+    commandList = requireFromMock('../data/command-list.json') as { list?: unknown };
+  } catch {
+    return Base;
+  }
+  const all = commandList.list;
+  if (!Array.isArray(all) || typeof Base.prototype._initCommands !== 'function') return Base;
+  class Lean extends Base {
+    _initCommands(this: { _initCommands(): void }): void {
+      commandList.list = [];
+      try {
+        Base.prototype._initCommands!.call(this);
+      } finally {
+        commandList.list = all;
+      }
+    }
+  }
+  const docsLink = 'https://github.com/stipsan/ioredis-mock/blob/main/compat.md#supported-commands-';
+  const names = (all as string[]).filter((c) => !c.includes('|'));
+  for (const name of [...names, ...names.map((c) => `${c}Buffer`)]) {
+    if (name in Base.prototype) continue; // never shadow a real method (multi, exec, duplicate, …)
+    Object.defineProperty(Lean.prototype, name, {
+      value: () => {
+        throw new TypeError(`Unsupported command: ${JSON.stringify(name)}, please check the full list over mocked commands: ${docsLink}`);
+      },
+      writable: true,
+      configurable: true,
+    });
+  }
+  return Lean;
+})();
 
 /** Runs `fn` with `Date.now` reading `clock`; nested/re-entrant calls restore correctly. */
 export function withClockedDateNow<T>(clock: Clock, fn: () => T): T {
@@ -99,7 +146,7 @@ export function createClockedRedisMock(clock: Clock, options: ClockedRedisMockOp
   const host = options.world ?? `clocked-redis-mock-${process.pid}-${++worldCounter}`;
   const connections: Redis[] = [];
   const make = (): Redis => {
-    const instance = new (RedisMock as unknown as new (opts: object) => Redis)({
+    const instance = new LeanRedisMock({
       host,
       port: 6379,
       keyPrefix: options.keyPrefix ?? '',
