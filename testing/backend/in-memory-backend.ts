@@ -603,19 +603,7 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     };
     const ready = read();
     if (ready || this.closing) return ready;
-    return new Promise<StreamReadRaw>((resolve, reject) => {
-      const waiter = { wake: () => finish(() => resolve(read())) };
-      const timer = blockTimeout > 0 ? setBackgroundTimeout(this.store.clock, () => finish(() => resolve(null)), blockTimeout, 'readEvents') : undefined;
-      const fail = (err: Error) => finish(() => reject(err));
-      const finish = (settle: () => void) => {
-        this.state.eventWaiters.delete(waiter);
-        this.blocked.delete(fail);
-        this.store.clock.clear(timer);
-        settle();
-      };
-      this.state.eventWaiters.add(waiter);
-      this.blocked.add(fail);
-    });
+    return this.block(this.state.eventWaiters, blockTimeout > 0 ? blockTimeout : undefined, 'readEvents', read, null);
   }
 
   /**
@@ -628,17 +616,26 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     if (this.closing || this.blockingDisconnected) throw new ConnectionClosedError();
     const marker = { member: '0', score: 0 };
     if (this.state.hasWork()) return marker;
-    return new Promise((resolve, reject) => {
-      const waiter = { wake: () => finish(() => resolve(marker)) };
-      const timer = setBackgroundTimeout(this.store.clock, () => finish(() => resolve(null)), blockTimeout * 1000, `waitForJob ${this.name}`);
+    return this.block(this.state.waiters, blockTimeout * 1000, `waitForJob ${this.name}`, () => marker, null);
+  }
+
+  /**
+   * One blocked "connection": resolves with `onWake()` when the state wakes `waiters`, with `onTimeout` after
+   * `timeoutMs` of clock time (an unref'd timer; undefined = block until woken), and rejects with ConnectionClosedError
+   * when the blocking connection is cut (`disconnectBlocking`, `close`).
+   */
+  private block<T>(waiters: Set<{ wake(): void }>, timeoutMs: number | undefined, label: string, onWake: () => T, onTimeout: T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const waiter = { wake: () => finish(() => resolve(onWake())) };
+      const timer = timeoutMs !== undefined ? setBackgroundTimeout(this.store.clock, () => finish(() => resolve(onTimeout)), timeoutMs, label) : undefined;
       const fail = (err: Error) => finish(() => reject(err));
       const finish = (settle: () => void) => {
-        this.state.waiters.delete(waiter);
+        waiters.delete(waiter);
         this.blocked.delete(fail);
         this.store.clock.clear(timer);
         settle();
       };
-      this.state.waiters.add(waiter);
+      waiters.add(waiter);
       this.blocked.add(fail);
     });
   }
