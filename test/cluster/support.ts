@@ -1,3 +1,4 @@
+import { waitFor } from '../support/wait.js';
 import { inject } from 'vitest';
 import type { ClusterLauncher } from '../../chaos/cluster/launcher.js';
 import { makeRunDir, type RunDir } from '../../chaos/cluster/run-dir.js';
@@ -36,13 +37,7 @@ export async function cleanup(cluster: ClusterLauncher | undefined): Promise<voi
 }
 
 /** Polls `check` until it holds; rejects naming `what` after the deadline (multi-process tests only). */
-export async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export const until = (what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> => waitFor(check, timeoutMs, what, 25);
 
 /** `main`, but rejected as soon as `watched` rejects (e.g. a producer process failing while we wait for a line). */
 export function unlessFails<T>(main: Promise<T>, watched: Promise<unknown>): Promise<T> {

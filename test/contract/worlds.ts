@@ -3,6 +3,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
+import { waitFor } from '../support/wait.js';
 import { AtomicQueuesModule, type AtomicQueuesConfig } from '@nestjs/atomic-queues';
 import { AtomicQueuesTestingModule, TestClock } from '@nestjs/atomic-queues/testing';
 
@@ -47,13 +48,7 @@ export const redisWorld: MakeContractWorld = async (config) => {
     kind: 'redis',
     moduleRef,
     advance: sleep,
-    async waitFor(predicate, what = 'condition') {
-      const deadline = Date.now() + REAL_WAIT_TIMEOUT_MS;
-      while (!(await predicate())) {
-        if (Date.now() > deadline) throw new Error(`timed out after ${REAL_WAIT_TIMEOUT_MS} ms waiting for ${what}`);
-        await sleep(10);
-      }
-    },
+    waitFor: (predicate, what = 'condition') => waitFor(predicate, REAL_WAIT_TIMEOUT_MS, what, 10),
     async close() {
       await moduleRef.close();
       const redis = new Redis(url);

@@ -92,7 +92,16 @@ describe('WorkerManagerService: one batched heartbeat per node', () => {
       expect(rest.slice(0, WORKERS)).toEqual(names.map(hbKey));
       // No queue holds a job to recover: the checks every worker ran at start are paused.
       expect(clock.pending().filter((t) => t.label?.startsWith('stalled check'))).toEqual([]);
-      const stalledChecksAfterFirstTick = stalledChecks;
+      // MONITOR delivers asynchronously and workers run one stalled check as they start: let that start-up traffic
+      // drain (the count stays put for 300 ms) before taking the baseline the later ticks must not move.
+      let settled = -1;
+      await waitFor(async () => {
+        const before = stalledChecks;
+        await new Promise((r) => setTimeout(r, 300));
+        settled = stalledChecks;
+        return settled === before;
+      }, 10_000, 'start-up stalled checks to drain');
+      const stalledChecksAfterFirstTick = settled;
 
       await tick(2);
       await tick(3);

@@ -69,14 +69,7 @@ export async function scanKeys(redis: Redis, pattern: string): Promise<string[]>
   return out.sort();
 }
 
-/** Polls `check` until it returns true or the deadline passes (real-Redis tests only). */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { waitFor } from '../support/wait.js';
 
 /** A promise with its resolve function, to hold a processor until the test releases it. */
 export function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { waitForValue } from '../support/wait.js';
 import { AppModule } from '../../examples/order-processing/app.module.js';
 import { loadAppConfig } from '../../examples/order-processing/config.js';
 import type { OrderView } from '../../examples/order-processing/orders/order-store.js';
@@ -39,13 +40,13 @@ describe('order-processing example, embedded (no Redis configured)', () => {
       expect(res.status).toBe(201);
       ids.push(((await res.json()) as { orderId: string }).orderId);
     }
-    const deadline = Date.now() + 20_000;
-    let views: OrderView[] = [];
-    while (Date.now() < deadline) {
-      views = await Promise.all(ids.map(async (id) => (await (await fetch(`${base}/orders/${id}`)).json()) as OrderView));
-      if (views.every((v) => v.status === 'shipped')) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const views = await waitForValue(
+      'all orders shipped',
+      () => Promise.all(ids.map(async (id) => (await (await fetch(`${base}/orders/${id}`)).json()) as OrderView)),
+      (vs) => vs.every((v) => v.status === 'shipped'),
+      20_000,
+      50,
+    );
     expect(views.map((v) => v.status)).toEqual(['shipped', 'shipped', 'shipped']);
     for (const v of views) expect(v.history.map((h) => h.step)).toEqual(['validate', 'pay', 'reserve', 'ship']);
     // Only the test's own HTTP requests to the app's loopback port connect; nothing reaches for Redis (6379).

@@ -7,6 +7,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { checkHistory, readEnqueueLog, readJsonlHistory } from '@nestjs/atomic-queues/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { waitForValue } from '../support/wait.js';
 import { AppModule } from '../../examples/order-processing/app.module.js';
 import type { AppConfig } from '../../examples/order-processing/config.js';
 import type { OrderView } from '../../examples/order-processing/orders/order-store.js';
@@ -26,17 +27,6 @@ async function getOrder(id: string): Promise<OrderView> {
   const res = await fetch(`${base}/orders/${id}`);
   expect(res.status).toBe(200);
   return (await res.json()) as OrderView;
-}
-
-/** Real Redis, real workers: poll with a deadline until `done` holds. */
-async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms: ${JSON.stringify(value).slice(0, 500)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 beforeAll(async () => {
@@ -73,10 +63,11 @@ describe('order-processing example', () => {
       expect(r.body.jobs.map((j: { step: string }) => j.step)).toEqual(['validate', 'pay', 'reserve', 'ship']);
     }
 
-    const views = await until(
+    const views = await waitForValue(
       'all orders shipped',
       () => Promise.all(orders.map((o) => getOrder(o.orderId))),
       (vs) => vs.every((v) => v.status === 'shipped'),
+      20_000,
     );
     for (const v of views) {
       expect(v.history.map((h) => h.step)).toEqual(['validate', 'pay', 'reserve', 'ship']);
@@ -98,7 +89,7 @@ describe('order-processing example', () => {
       expect(r.body).toEqual({ jobId: `${entity}-${seq}`, queue: `load-${entity}-queue`, seq });
     }
     const mine = () => readJsonlHistory(config.historyFile!, { open: 'running' }).filter((e) => e.entityId === entity);
-    await until('5 generic jobs completed', async () => mine(), (h) => h.filter((e) => e.outcome === 'completed').length === 5);
+    await waitForValue('5 generic jobs completed', async () => mine(), (h) => h.filter((e) => e.outcome === 'completed').length === 5, 20_000);
     const enqueued = readEnqueueLog(config.enqueueFile!).filter((e) => e.entityId === entity);
     expect(enqueued.map((e) => e.seq)).toEqual([0, 1, 2, 3, 4]);
     const result = checkHistory(enqueued, mine());
