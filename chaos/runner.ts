@@ -193,7 +193,9 @@ export function evaluate(input: EvaluateInput): ScenarioResult {
   const { spec, profile, enqueued, history, fault } = input;
   const allowed = fault ? jobsInFlightDuring(history, fault.injectedAt, fault.healedAt) : new Set<string>();
   const check = checkHistory(withoutUnexecutedUnknowns(enqueued, history), history, {
-    singleWorker: { onlyApplied: true },
+    // Judged by their effects: a node paused right after its write landed still "runs" that job until SIGCONT.
+    fifo: { endAtEffect: true },
+    singleWorker: { onlyApplied: true, endAtEffect: true },
     noLost: { duplicatesAllowedFor: allowed },
   });
   const recovery = fault ? recoveryAfterHeal(enqueued, history, fault.healedAt) : undefined;

@@ -31,6 +31,11 @@ export interface JobExecution {
   fencingToken?: number;
   /** false when the effect sink rejected the write (stale fencing token). Defaults to true. */
   applied?: boolean;
+  /**
+   * When the effect sink took the write (applied or rejected). With `endAtEffect` the checkers judge an applied
+   * execution by its effect: it is over at `effectAt`, whatever its process did (or was paused for) afterwards.
+   */
+  effectAt?: number;
 }
 
 export interface EnqueuedJob {

@@ -166,7 +166,8 @@ class NodeRuntime {
         attempt,
         fencingToken: lease.token,
         applied: write.applied,
-        at: Date.now(),
+        // the server's time of the write: a SIGSTOP between the write and this line cannot stretch the execution
+        at: write.appliedAt ?? Date.now(),
       });
       if (!write.applied) await this.giveBack(instance, job, write.latestToken);
     }

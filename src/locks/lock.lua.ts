@@ -86,7 +86,9 @@ export function acquireAvailableScript(resourceCount: number): LuaScript {
 
 /**
  * KEYS: fence, target. ARGV: token, op ('set' | 'rpush' | 'incrby'), value.
- * Applies the write only if token is the latest one issued for the resource. Returns {applied 0|1, latestToken}.
+ * Applies the write only if token is the latest one issued for the resource. Returns {0, latestToken} when it
+ * rejects the write, {1, latestToken, seconds, microseconds} when it applied it: the server's TIME, combined in
+ * TypeScript (ms-epoch arithmetic in Lua would overflow the 32-bit integers of the in-memory Lua engine).
  */
 export const applyIfCurrentScript = new LuaScript('aq-lock-apply-if-current', `
 local latest = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -98,5 +100,6 @@ elseif ARGV[2] == 'rpush' then
 else
   redis.call('INCRBY', KEYS[2], ARGV[3])
 end
-return {1, latest}
+local now = redis.call('TIME')
+return {1, latest, now[1], now[2]}
 `, 2);

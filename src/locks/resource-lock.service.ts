@@ -53,6 +53,11 @@ export interface FencedWriteResult {
   applied: boolean;
   /** Latest token issued for the resource (0 when none ever was). */
   latestToken: number;
+  /**
+   * When applied: the Redis server's time (epoch ms, from TIME inside the script) at which the write took effect.
+   * Unlike a clock read after the reply, a pause of the caller (GC, SIGSTOP) cannot delay it.
+   */
+  appliedAt?: number;
 }
 
 /** Largest TTL accepted, in seconds (~ 1 year): keeps `ttlSeconds * 1000` a safe Redis PX value. */
@@ -176,12 +181,13 @@ export class ResourceLockService {
     if (write.op === 'incrby' ? !Number.isSafeInteger(write.value) : typeof write.value !== 'string' && typeof write.value !== 'number') {
       throw new AtomicQueuesValidationError('write.value', write.op === 'incrby' ? 'must be a safe integer for incrby' : 'must be a string or number', write.value);
     }
-    const [applied, latest] = await applyIfCurrentScript.run<[number, number]>(
+    const [applied, latest, seconds, micros] = await applyIfCurrentScript.run<[number, number, string?, string?]>(
       this.redis,
       [this.fenceKey(resourceType, resourceId), write.key],
       [token, write.op, write.value],
     );
-    return { applied: Number(applied) === 1, latestToken: Number(latest) };
+    const latestToken = Number(latest);
+    return Number(applied) === 1 ? { applied: true, latestToken, appliedAt: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) } : { applied: false, latestToken };
   }
 
   private lockKey(resourceType: string, resourceId: string): string {

@@ -57,6 +57,26 @@ describe('evaluate a drained run', () => {
     expect(r.timeline.buckets.reduce((n, b) => n + b.completed, 0)).toBe(5); // applied completions only
   });
 
+  it('passes a holder paused right after its write landed, judged by the effect time (CI run of 2026-11-29)', () => {
+    // node-2 applied a.0 at 950 with token 1, was SIGSTOPped before it could finish, and recorded its end at SIGCONT;
+    // node-1 took over with token 2, re-ran a.0 (stalled) and ran a.1, a.2 during the pause
+    const history = [
+      exec('a', 0, 940, 2010, { node: 'node-2', fencingToken: 1, effectAt: 950 }),
+      exec('a', 0, 1500, 1510, { fencingToken: 2, effectAt: 1509 }),
+      exec('a', 1, 1520, 1530, { fencingToken: 2, effectAt: 1529 }),
+      exec('a', 2, 1540, 1550, { fencingToken: 2, effectAt: 1549 }),
+      exec('b', 0, 300, 400),
+    ];
+    expect(evaluate(base(history, enqueued))).toMatchObject({
+      verdict: 'PASS', duplicates: 1, duplicatesAllowed: 1, fifoViolations: 0, overlaps: 0, staleTokenOverlaps: 0,
+    });
+    // the same history with the paused holder's write landing during node-1's run fails
+    history[0] = { ...history[0]!, effectAt: 1525 };
+    const late = evaluate(base(history, enqueued));
+    expect(late).toMatchObject({ verdict: 'FAIL', overlaps: 2, staleTokenOverlaps: 0 });
+    expect(late.fifoViolations).toBeGreaterThan(0);
+  });
+
   it('fails on a duplicate outside the fault window, an applied overlap and a lost job', () => {
     const history = [
       exec('a', 0, 100, 200),

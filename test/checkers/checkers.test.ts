@@ -135,6 +135,20 @@ describe('checkFifoPerEntity', () => {
     expect(checkFifoPerEntity(reused).violations.map((v) => v.kind)).toEqual(['duplicate-seq']);
   });
 
+  it('with endAtEffect, judges an applied execution by its effect time (a holder paused after its write)', () => {
+    // j0's write landed at 12, then its process was paused until 500: j0 re-run and j1, j2 ran meanwhile
+    const paused = exec(E, 0, 10, 500, { node: 'n1', fencingToken: 1, effectAt: 12 });
+    const history = [paused, exec(E, 0, 100, 110, { node: 'n2', fencingToken: 2, effectAt: 108 }), exec(E, 1, 120, 130, { node: 'n2', fencingToken: 2, effectAt: 128 }), exec(E, 2, 140, 150, { node: 'n2', fencingToken: 2, effectAt: 148 })];
+    expect(checkFifoPerEntity(history).violations.map((v) => v.kind)).toEqual(['early-start', 'early-start']);
+    expect(checkFifoPerEntity(history, undefined, { endAtEffect: true }).ok).toBe(true);
+    // a write that landed after a later job had started is still out of order
+    const late = [{ ...paused, effectAt: 125 }, ...history.slice(1)];
+    expect(checkFifoPerEntity(late, undefined, { endAtEffect: true }).violations.map((v) => [v.kind, v.execution!.jobId])).toEqual([['early-start', 'j1']]);
+    // rejected executions and executions without a recorded effect keep their end
+    const noEffect = [{ ...paused, effectAt: undefined }, ...history.slice(1)];
+    expect(checkFifoPerEntity(noEffect, undefined, { endAtEffect: true }).ok).toBe(false);
+  });
+
   it('keeps entities independent: interleaving across entities is fine', () => {
     const history = [exec('a/1', 0, 0, 10), exec('b/1', 0, 0, 10), exec('a/1', 1, 10, 20), exec('b/1', 1, 5, 30)];
     const result = checkFifoPerEntity(history);
@@ -170,6 +184,20 @@ describe('checkSingleWorkerPerEntity', () => {
     const history = [exec(E, 0, 0, 50, { applied: false }), exec(E, 0, 30, 40, { fencingToken: 2 })];
     expect(checkSingleWorkerPerEntity(history).ok).toBe(false);
     expect(checkSingleWorkerPerEntity(history, { onlyApplied: true }).ok).toBe(true);
+  });
+
+  it('with endAtEffect, an applied execution occupies [start, effectAt]', () => {
+    const paused = exec(E, 0, 10, 500, { node: 'n1', fencingToken: 1, effectAt: 12 });
+    const successor = exec(E, 1, 100, 110, { node: 'n2', fencingToken: 2, effectAt: 108 });
+    expect(checkSingleWorkerPerEntity([paused, successor], { onlyApplied: true }).stats.overlappingPairs).toBe(1);
+    expect(checkSingleWorkerPerEntity([paused, successor], { onlyApplied: true, endAtEffect: true }).ok).toBe(true);
+    // the stale holder's write landing inside its successor's run is an overlap (and a stale-token one)
+    const lateWrite = { ...paused, effectAt: 105 };
+    expect(checkSingleWorkerPerEntity([lateWrite, successor], { onlyApplied: true, endAtEffect: true }).stats.overlappingPairs).toBe(1);
+    // a crashed executor whose effect was recorded is checked up to its effect instead of being excluded
+    const crashedAfterWrite = exec(E, 0, 10, undefined, { effectAt: 105 });
+    const withEffect = checkSingleWorkerPerEntity([crashedAfterWrite, successor], { endAtEffect: true });
+    expect(withEffect.stats).toMatchObject({ excludedOpen: 0, overlappingPairs: 1 });
   });
 
   it('keeps at most maxPairs violations but counts every pair', () => {

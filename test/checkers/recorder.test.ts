@@ -71,9 +71,9 @@ describe('HistoryRecorder', () => {
     recorder.record(ev('start', 1, 1, { node: 'b', entityId: '2' }));
     recorder.recordEffect({ nodeId: 'a', workerName: 'order-1-worker', queueName: 'order-1-queue', jobId: 'j0', attempt: 1, fencingToken: 7, applied: false, at: 2 });
     expect(recorder.crashNode('a')).toBe(1);
-    expect(recorder.history().map((e) => [e.node, e.outcome, e.fencingToken, e.applied])).toEqual([
-      ['a', 'crashed', 7, false],
-      ['b', 'running', undefined, undefined],
+    expect(recorder.history().map((e) => [e.node, e.outcome, e.fencingToken, e.applied, e.effectAt])).toEqual([
+      ['a', 'crashed', 7, false, 2],
+      ['b', 'running', undefined, undefined, undefined],
     ]);
   });
 

@@ -161,7 +161,12 @@ export function defineContractSuite(name: string, makeWorld: MakeContractWorld):
       expect(c.fencingToken).toBeGreaterThan(b.fencingToken!);
       const key = `${t.config.keyPrefix}:fenced-effect`;
       expect(await t.locks.applyIfCurrent('account', 'x', b.fencingToken!, { key, op: 'rpush', value: 'stale' })).toEqual({ applied: false, latestToken: c.fencingToken });
-      expect(await t.locks.applyIfCurrent('account', 'x', c.fencingToken!, { key, op: 'rpush', value: 'fresh' })).toEqual({ applied: true, latestToken: c.fencingToken });
+      const writtenFrom = t.clock.now();
+      const fresh = await t.locks.applyIfCurrent('account', 'x', c.fencingToken!, { key, op: 'rpush', value: 'fresh' });
+      expect(fresh).toEqual({ applied: true, latestToken: c.fencingToken, appliedAt: expect.any(Number) });
+      // the server's time of the write, on the clock of the world (Redis TIME / the test clock in memory)
+      expect(fresh.appliedAt).toBeGreaterThanOrEqual(Math.floor(writtenFrom));
+      expect(fresh.appliedAt).toBeLessThanOrEqual(t.clock.now());
       expect(await t.locks.getAvailableResource('account', ['x', 'y'], 'dave', 'user', 30)).toMatchObject({ resourceId: 'y' });
     });
 

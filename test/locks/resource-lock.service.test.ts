@@ -127,6 +127,9 @@ describe.each(backends)('ResourceLockService on $name', (backend) => {
     expect(await svc.getLatestFencingToken('doc', 'd1')).toBe(b.fencingToken);
   });
 
+  /** An applied fenced write: its latest token, and the server time it took effect (checked in its own test). */
+  const applied = (latestToken: number) => ({ applied: true, latestToken, appliedAt: expect.any(Number) as unknown });
+
   it('applyIfCurrent applies writes with the latest token and rejects stale ones', async () => {
     const prefix = newPrefix();
     const client = backend.connect();
@@ -138,19 +141,37 @@ describe.each(backends)('ResourceLockService on $name', (backend) => {
     expect(await svc.applyIfCurrent('acct', '9', 1, { key: log, op: 'rpush', value: 'never-locked' })).toEqual({ applied: false, latestToken: 0 });
 
     const a = (await svc.acquireLock('acct', '9', 'alice', 'user', 30)).fencingToken!;
-    expect(await svc.applyIfCurrent('acct', '9', a, { key: log, op: 'rpush', value: 'a1' })).toEqual({ applied: true, latestToken: a });
-    expect(await svc.applyIfCurrent('acct', '9', a, { key: counter, op: 'incrby', value: 5 })).toEqual({ applied: true, latestToken: a });
+    expect(await svc.applyIfCurrent('acct', '9', a, { key: log, op: 'rpush', value: 'a1' })).toEqual(applied(a));
+    expect(await svc.applyIfCurrent('acct', '9', a, { key: counter, op: 'incrby', value: 5 })).toEqual(applied(a));
     await svc.releaseLock('acct', '9', 'alice');
     const b = (await svc.acquireLock('acct', '9', 'bob', 'user', 30)).fencingToken!;
     expect(await svc.applyIfCurrent('acct', '9', a, { key: log, op: 'rpush', value: 'a2' })).toEqual({ applied: false, latestToken: b });
     expect(await svc.applyIfCurrent('acct', '9', a, { key: counter, op: 'incrby', value: 100 })).toEqual({ applied: false, latestToken: b });
-    expect(await svc.applyIfCurrent('acct', '9', b, { key: last, op: 'set', value: 'b' })).toEqual({ applied: true, latestToken: b });
+    expect(await svc.applyIfCurrent('acct', '9', b, { key: last, op: 'set', value: 'b' })).toEqual(applied(b));
     // a token that was never issued is not current either
     expect((await svc.applyIfCurrent('acct', '9', b + 1, { key: last, op: 'set', value: 'forged' })).applied).toBe(false);
 
     expect(await client.lrange(log, 0, -1)).toEqual(['a1']);
     expect(await client.get(counter)).toBe('5');
     expect(await client.get(last)).toBe('b');
+  });
+
+  it('applyIfCurrent reports when the server applied the write (TIME inside the script), not when the reply came', async () => {
+    const svc = service(newPrefix());
+    const token = (await svc.acquireLock('acct', 't', 'alice', 'user', 30)).fencingToken!;
+    const before = Date.now();
+    const write = await svc.applyIfCurrent('acct', 't', token, { key: `${newPrefix()}:log`, op: 'rpush', value: 'x' });
+    const after = Date.now();
+    if (backend.name === 'real Redis') {
+      expect(write.appliedAt).toBeGreaterThanOrEqual(before - 1); // TIME is floored to the ms
+      expect(write.appliedAt).toBeLessThanOrEqual(after);
+    } else {
+      // plain ioredis-mock's TIME is rounded seconds plus a process.hrtime fragment; the clocked mock of ./testing
+      // replaces it with the test clock's time (lua-scripting.test.ts)
+      expect(write.appliedAt).toEqual(expect.any(Number));
+    }
+    const rejected = await svc.applyIfCurrent('acct', 't', token + 1, { key: `${newPrefix()}:log`, op: 'rpush', value: 'y' });
+    expect(rejected).toEqual({ applied: false, latestToken: token });
   });
 
   it('fencing tokens strictly increase under contention, with exactly one winner per round', async () => {

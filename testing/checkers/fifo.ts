@@ -6,6 +6,7 @@ import {
   formatReport,
   groupByEntity,
   isSuccess,
+  judgedEnd,
   type AssertOptions,
   type CheckResult,
 } from './common.js';
@@ -13,7 +14,8 @@ import {
 /**
  * - `nonmonotonic`: an execution of an earlier job started after a later job of the entity had started
  *   (reordering, a retry of A after B started, a re-run of a crashed A after B started).
- * - `early-start`: a later job started while an execution of an earlier job was still running (start < its end).
+ * - `early-start`: a later job started while an execution of an earlier job was still running (start < its end, or
+ *   its effect time with `endAtEffect`).
  * - `skip`: a later job ran although an earlier job never completed (Kafka poll-skip); with `seq` ranking, a gap
  *   in the executed sequence numbers. An enqueue with status 'unknown' that never ran is not a skip (it may never
  *   have reached the queue).
@@ -52,29 +54,39 @@ export interface FifoOptions {
    * run after it. Default false: a later job running after an earlier job that never completed is a `skip`.
    */
   allowFinalFailures?: boolean;
+  /**
+   * Judge executions by their effect (see `judgedEnd`): an applied execution with a recorded `effectAt` is over at
+   * that time, so a later job may start after it even if the earlier executor was paused before it could finish.
+   */
+  endAtEffect?: boolean;
 }
 
 export type FifoResult = CheckResult<FifoViolation, FifoStats>;
 
+interface Ended {
+  e: JobExecution;
+  end: number;
+}
+
 /** Prefix maximum of execution ends over ranks 0..i (Fenwick tree), O(log n) per operation. */
 class PrefixMaxEnd {
-  private readonly tree: (JobExecution | undefined)[];
+  private readonly tree: (Ended | undefined)[];
   constructor(size: number) {
-    this.tree = new Array<JobExecution | undefined>(size + 1);
+    this.tree = new Array<Ended | undefined>(size + 1);
   }
-  add(rank: number, e: JobExecution): void {
-    if (e.end === undefined) return;
+  add(rank: number, e: JobExecution, end: number | undefined): void {
+    if (end === undefined) return;
     for (let i = rank + 1; i < this.tree.length; i += i & -i) {
       const cur = this.tree[i];
-      if (!cur || cur.end! < e.end) this.tree[i] = e;
+      if (!cur || cur.end < end) this.tree[i] = { e, end };
     }
   }
   /** Execution with the latest end among ranks < rank. */
-  below(rank: number): JobExecution | undefined {
-    let best: JobExecution | undefined;
+  below(rank: number): Ended | undefined {
+    let best: Ended | undefined;
     for (let i = rank; i > 0; i -= i & -i) {
       const cur = this.tree[i];
-      if (cur && (!best || cur.end! > best.end!)) best = cur;
+      if (cur && (!best || cur.end > best.end)) best = cur;
     }
     return best;
   }
@@ -200,18 +212,18 @@ function checkEntity(
       });
     } else {
       const running = ends.below(cur.rank);
-      if (running && running.end! > cur.e.start) {
+      if (running && running.end > cur.e.start) {
         violations.push({
           kind: 'early-start',
           entity,
           execution: cur.e,
-          other: running,
-          message: `${describeExecution(cur.e)} started while an earlier job was still running: ${describeExecution(running)}`,
+          other: running.e,
+          message: `${describeExecution(cur.e)} started while an earlier job was still running: ${describeExecution(running.e)}`,
         });
       }
     }
     if (!latest || cur.rank > latest.rank) latest = cur;
-    ends.add(cur.rank, cur.e);
+    ends.add(cur.rank, cur.e, judgedEnd(cur.e, options.endAtEffect));
     if (isSuccess(cur.e)) status[cur.rank]! |= SUCCEEDED;
     else if (cur.e.outcome === 'failed') status[cur.rank]! |= FAILED;
     firstStartAtRank[cur.rank] ??= cur.e;

@@ -4,6 +4,7 @@ import {
   describeExecution,
   formatReport,
   groupByEntity,
+  judgedEnd,
   type AssertOptions,
   type CheckResult,
 } from './common.js';
@@ -20,6 +21,13 @@ export type CrashedEndPolicy = 'exclude' | 'open' | ((execution: JobExecution) =
 export interface SingleWorkerOptions {
   /** Only executions whose effect was applied (applied !== false): a zombie rejected by fencing is harmless. */
   onlyApplied?: boolean;
+  /**
+   * Judge executions by their effect (see `judgedEnd`): an applied execution with a recorded `effectAt` occupies
+   * [start, effectAt]. An executor paused after its write landed (SIGSTOP, GC) then does not overlap what its
+   * successor ran meanwhile; one whose write landed during its successor's run still does. Needs a sink that
+   * records when it took each write (the chaos sink records `applyIfCurrent`'s `appliedAt`).
+   */
+  endAtEffect?: boolean;
   crashedEnd?: CrashedEndPolicy;
   /** At most this many overlapping pairs are kept in `violations` (default 1000); all are counted in stats. */
   maxPairs?: number;
@@ -86,8 +94,9 @@ class EndHeap {
   }
 }
 
-function closedEnd(e: JobExecution, policy: CrashedEndPolicy): number | undefined {
-  if (e.end !== undefined) return e.end;
+function closedEnd(e: JobExecution, policy: CrashedEndPolicy, endAtEffect: boolean | undefined): number | undefined {
+  const end = judgedEnd(e, endAtEffect);
+  if (end !== undefined) return end;
   if (policy === 'exclude') return undefined;
   if (policy === 'open') return Infinity;
   return policy(e);
@@ -113,7 +122,7 @@ export function checkSingleWorkerPerEntity(
         stats.excludedNotApplied++;
         continue;
       }
-      const end = closedEnd(e, policy);
+      const end = closedEnd(e, policy, options.endAtEffect);
       if (end === undefined) stats.excludedOpen++;
       else intervals.push({ e, end });
     }

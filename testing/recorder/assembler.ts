@@ -26,6 +26,7 @@ export class HistoryAssembler {
         return;
       }
       target.applied = line.applied ?? true;
+      target.effectAt = line.at;
       if (line.fencingToken !== undefined) target.fencingToken = line.fencingToken;
       return;
     }

@@ -56,6 +56,10 @@ export interface EffectRecord {
   attempt: number;
   fencingToken?: number;
   applied: boolean;
+  /**
+   * When the sink applied (or rejected) the write: best taken from the sink itself (e.g. `applyIfCurrent`'s
+   * `appliedAt`, the Redis server's time), which a pause of the recording process cannot delay.
+   */
   at: number;
 }
 

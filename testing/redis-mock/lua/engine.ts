@@ -87,6 +87,8 @@ return ENV_MT
  * - Lua → reply: number → integer (truncated), string → string, true → 1, false/nil → null,
  *   table → `err` field: error, `ok` field: status string, else array up to the first nil.
  * - command arguments must be strings or numbers (floats formatted like Redis' %.17g).
+ * Known difference: fengari is Lua 5.3 with 32-bit integers, Redis' Lua 5.1 has only doubles, so integer arithmetic
+ * past ±2^31 (a ms epoch, say) wraps here: keep such arithmetic out of scripts, or force floats (`x * 1000.0`).
  */
 export class LuaScriptEngine {
   private readonly L: LuaState;
