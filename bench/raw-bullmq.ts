@@ -1,7 +1,8 @@
 import { Queue, Worker, type Job } from 'bullmq';
-import { connectionOf, connectionsOfThisProcess, countdown, throughput, type Throughput } from './common.js';
+import { Redis } from 'ioredis';
+import { connectionOf, connectionsOfThisProcess, countdown, pool, throughput, type Throughput } from './common.js';
 
-/** Baselines on plain BullMQ: one queue, one Worker. Jobs are added first; timing covers processing only. */
+/** Baselines on plain BullMQ. Jobs are added first; timing covers processing only (Workers start with the clock). */
 
 async function fill(queue: Queue, jobs: Array<{ name: string; data: object }>): Promise<void> {
   for (let i = 0; i < jobs.length; i += 1000) await queue.addBulk(jobs.slice(i, i + 1000));
@@ -18,6 +19,7 @@ export async function rawOneQueue(
   concurrency: number,
   timeoutMs: number,
 ): Promise<RawRun> {
+  const before = (await connectionsOfThisProcess(redisUrl)).total; // e.g. the module's, idle between its runs
   const connection = connectionOf(redisUrl);
   const name = `raw-c${concurrency}`;
   const queue = new Queue(name, { connection, prefix });
@@ -34,7 +36,7 @@ export async function rawOneQueue(
     let connections: number | undefined;
     if (jobs.length > 0) {
       await worker.waitUntilReady();
-      connections = (await connectionsOfThisProcess(redisUrl)).total;
+      connections = (await connectionsOfThisProcess(redisUrl)).total - before;
     }
     await progress.done;
     return { ...throughput(jobs.length, performance.now() - started), connections };
@@ -42,5 +44,60 @@ export async function rawOneQueue(
     await worker.close();
     await queue.obliterate({ force: true }).catch(() => undefined);
     await queue.close();
+  }
+}
+
+/**
+ * The naive per-entity design on plain BullMQ: one queue per entity and one Worker (concurrency 1) per queue, all
+ * sharing one command connection (each Worker still opens its own blocking one). No heartbeats, no single-worker
+ * claim, no index, no cron: the reference the module's P2 is compared with. `fifoOk`: every entity saw its seqs in order.
+ */
+export async function rawPerEntity(
+  redisUrl: string,
+  prefix: string,
+  entities: number,
+  jobsPerEntity: number,
+  timeoutMs: number,
+): Promise<RawRun & { fifoOk: boolean }> {
+  const before = (await connectionsOfThisProcess(redisUrl)).total;
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const names = Array.from({ length: entities }, (_, i) => `naive-e${i}-queue`);
+  const queues = names.map((name) => new Queue(name, { connection, prefix }));
+  const seen = names.map(() => [] as number[]);
+  await pool(
+    queues.map((q, i) => [q, i] as const),
+    64,
+    async ([queue]) => fill(queue, Array.from({ length: jobsPerEntity }, (_, seq) => ({ name: 'bench', data: { seq } }))),
+  );
+  const progress = countdown(entities * jobsPerEntity, timeoutMs, 'raw BullMQ per-entity Workers');
+  const started = performance.now();
+  const workers = names.map(
+    (name, i) =>
+      new Worker(
+        name,
+        async (job: Job) => {
+          seen[i]!.push((job.data as { seq: number }).seq);
+          progress.hit();
+        },
+        { connection, prefix, concurrency: 1, removeOnComplete: { count: 100 } },
+      ),
+  );
+  try {
+    let connections = 0;
+    const sampler = (async () => {
+      for (let done = false; !done; ) {
+        connections = Math.max(connections, (await connectionsOfThisProcess(redisUrl)).total - before);
+        done = await Promise.race([progress.done.then(() => true, () => true), new Promise<boolean>((r) => setTimeout(() => r(false), 250))]);
+      }
+    })();
+    await progress.done;
+    await sampler;
+    const fifoOk = seen.every((order) => order.length === jobsPerEntity && order.every((seq, k) => seq === k));
+    return { ...throughput(entities * jobsPerEntity, performance.now() - started), connections, fifoOk };
+  } finally {
+    await pool(workers, 64, (w) => w.close());
+    await pool(queues, 64, async (q) => void (await q.obliterate({ force: true }).catch(() => undefined)));
+    await pool(queues, 64, (q) => q.close());
+    connection.disconnect();
   }
 }

@@ -5,7 +5,8 @@ type Arg = string | number;
 
 /**
  * A Lua script run with EVALSHA, falling back to EVAL when the server does not know it yet (NOSCRIPT).
- * Works on ioredis Redis/Cluster and on ioredis-mock; scripts must not use cjson/cmsgpack or TIME.
+ * Works on ioredis Redis/Cluster and on ioredis-mock; scripts must not use cjson/cmsgpack (the in-memory Redis of
+ * ./testing has neither). TIME is fine: Redis 7 replicates effects, and the in-memory Redis answers it from its clock.
  */
 export class LuaScript {
   readonly sha: string;
