@@ -52,7 +52,7 @@ const jobsOf = (entities: number, perEntity: number) =>
   Array.from({ length: entities * perEntity }, (_, i) => ({ name: 'bench', data: { entity: i % entities, seq: Math.floor(i / entities) } }));
 
 /** One round: every P1/P2 variant once, back to back, so each ratio compares runs made minutes apart at most. */
-async function round_(redisUrl: string, prefix: string, mod: ModuleBench, size: (typeof SIZES)['full'], r: number, log: (s: string) => void) {
+async function measureRound(redisUrl: string, prefix: string, mod: ModuleBench, size: (typeof SIZES)['full'], r: number, log: (s: string) => void) {
   log(`round ${r + 1}: P1 raw BullMQ (one queue, concurrency 1), P1 module`);
   const p1Raw = await rawOneQueue(redisUrl, `${prefix}r${r}`, jobsOf(1, size.p1Jobs), 1, size.timeoutMs);
   const p1Mod = await mod.entities(`p1r${r}`, 1, size.p1Jobs, size.timeoutMs);
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   try {
     mod = await ModuleBench.start(redis.url, `${prefix}m`, opts.cronInterval, opts.heartbeatTTL);
     const rounds = [];
-    for (let r = 0; r < opts.rounds; r++) rounds.push(await round_(redis.url, prefix, mod, size, r, log));
+    for (let r = 0; r < opts.rounds; r++) rounds.push(await measureRound(redis.url, prefix, mod, size, r, log));
     log(`P4 new-entity latency, ${size.p4Count} entities, cron every ${opts.cronInterval} ms`);
     const p4Cron = await mod.newEntityLatency('p4c', size.p4Count, Math.max(5, Math.round(opts.cronInterval / 7)), 'cron', size.timeoutMs);
     const p4Explicit = await mod.newEntityLatency('p4x', size.p4Count, 20, 'explicit', size.timeoutMs);

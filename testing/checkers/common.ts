@@ -66,7 +66,6 @@ export function groupByEntity<T extends { entityType: string; entityId: string }
   return groups;
 }
 
-/** A successful execution whose effect counts: completed and not rejected by a fencing sink. */
 /**
  * The end a checker compares: with `endAtEffect`, the time of an applied execution's recorded effect (nothing it did
  * after its effect can touch the protected state); otherwise, and without a recorded effect, its end (absent while
@@ -75,6 +74,7 @@ export function groupByEntity<T extends { entityType: string; entityId: string }
 export const judgedEnd = (e: JobExecution, endAtEffect: boolean | undefined): number | undefined =>
   endAtEffect && e.applied !== false && e.effectAt !== undefined ? e.effectAt : e.end;
 
+/** A successful execution whose effect counts: completed and not rejected by a fencing sink. */
 export const isSuccess = (e: JobExecution): boolean => e.outcome === 'completed' && e.applied !== false;
 
 type JobRef = { entityType: string; entityId: string; jobId: string };
