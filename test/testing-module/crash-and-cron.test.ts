@@ -57,8 +57,13 @@ describe('AtomicQueuesTestHarness.crashWorker', () => {
     await clock.advance(150); // s0 done, s1 in flight
     expect(app.done).toEqual(['s0']);
 
+    const labels = () => clock.pending().map((t) => t.label ?? '');
+    const ofWorker = (label: string) => label.includes(name) || label.includes('order-o1-queue');
+    expect(labels().filter(ofWorker)).toEqual(['stalled check order-o1-queue', 'lock renewal order-o1-queue']);
     await harness.crashWorker(name);
     expect(workers.getLocalWorkerNames()).toEqual([]);
+    // a dead process runs nothing: no stalled check or lock renewal of its worker is left on the clock
+    expect(labels().filter(ofWorker)).toEqual([]);
     expect(await workers.workerExists(name)).toBe(true); // heartbeat still valid: nobody knows yet
     await clock.advance(3 * 1000 + 1);
     expect(await workers.workerExists(name)).toBe(false); // seen as dead

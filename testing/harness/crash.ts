@@ -6,7 +6,8 @@ import { AtomicQueuesHarnessError } from './errors.js';
 /** The parts of WorkerManagerService's private state a simulated crash needs (kept in one place on purpose). */
 interface ManagedWorkerInternals {
   name: string;
-  timer?: ClockTimer;
+  /** The node-scheduled stalled check of the worker (NodeStallChecks, single Redis), when running. */
+  stallTimer?: ClockTimer;
   forced?: boolean;
   worker: Worker;
 }
@@ -55,8 +56,9 @@ export async function crashLocalWorker(manager: WorkerManagerService, workerName
     const local = [...internals.workers.keys()];
     throw new AtomicQueuesHarnessError(`crashWorker('${workerName}'): no live worker of that name on this node; live workers: ${local.join(', ') || 'none'}`);
   }
-  internals.clock.clear(managed.timer);
-  managed.timer = undefined;
+  // Its heartbeat is refreshed by the node's batch, which reads the workers map: removing it below stops that.
+  internals.clock.clear(managed.stallTimer);
+  managed.stallTimer = undefined;
   managed.forced = true; // an in-place retry waiting in its backoff gives up instead of running again
   managed.name = incarnation;
   internals.workers.delete(workerName);
