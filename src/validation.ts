@@ -3,6 +3,9 @@ import { AtomicQueuesValidationError } from './errors.js';
 export const MAX_ENTITY_PART_LENGTH = 256;
 // ':' separates key parts, '{' '}' are Redis Cluster hash tags, whitespace/control characters break names.
 const FORBIDDEN = /[:{}\s\x00-\x1f\x7f]/u;
+// Room for every name derived from an entity (`${type}-${id}-worker`: 2 × 256 + 8) with margin.
+const MAX_NAME_LENGTH = 1024;
+const NAME_FORBIDDEN = /[\s\x00-\x1f\x7f]/u;
 
 /**
  * Entity types and ids: non-empty strings of at most 256 characters without ':', '{', '}', whitespace or
@@ -32,8 +35,8 @@ export function assertNonEmptyString(argument: string, value: unknown): asserts 
 /** Names used inside Redis keys/channels (queue and worker names): non-empty, no whitespace or control characters. */
 export function assertName(argument: string, value: unknown): asserts value is string {
   assertNonEmptyString(argument, value);
-  if (/[\s\x00-\x1f\x7f]/u.test(value) || value.length > 512) {
-    throw new AtomicQueuesValidationError(argument, 'must be at most 512 characters without whitespace or control characters', value);
+  if (NAME_FORBIDDEN.test(value) || value.length > MAX_NAME_LENGTH) {
+    throw new AtomicQueuesValidationError(argument, `must be at most ${MAX_NAME_LENGTH} characters without whitespace or control characters`, value);
   }
 }
 

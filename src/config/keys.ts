@@ -2,8 +2,6 @@
 export const keys = {
   heartbeat: (prefix: string, workerName: string) => `${prefix}:workers:${workerName}`,
   shutdownChannel: (prefix: string, workerName: string) => `${prefix}:worker:${workerName}:shutdown`,
-  /** Node-wide shutdown: every worker owned by `nodeId` closes. */
-  nodeShutdownChannel: (prefix: string, nodeId: string) => `${prefix}:node:${nodeId}:shutdown`,
   indexJobs: (prefix: string, entityType: string) => `${prefix}:idx:${entityType}:jobs`,
   indexJobSet: (prefix: string, entityType: string, entityId: string) => `${prefix}:idx:${entityType}:jobs:${entityId}`,
   indexQueues: (prefix: string, entityType: string) => `${prefix}:idx:${entityType}:queues`,

@@ -17,9 +17,8 @@ import {
 type Registration = Required<Pick<EntityTypeRegistration, 'entityType' | 'maxWorkersPerEntity' | 'onSpawnWorker'>> &
   Omit<EntityTypeRegistration, 'entityType' | 'maxWorkersPerEntity' | 'onSpawnWorker'>;
 
-interface LiveWorker extends EntityWorkerState {
-  alive: boolean;
-}
+/** Records a tick error (stage, cause, entity). */
+type Fail = (stage: CronTickError['stage'], error: unknown, entityId?: string) => void;
 
 /**
  * Keeps one worker per entity with pending jobs, on every node that runs it: each tick, per registered entity
@@ -121,7 +120,7 @@ export class CronManagerService {
 
   private async tickEntityType(reg: Registration, report: CronTickReport): Promise<void> {
     const { entityType } = reg;
-    const fail = (stage: CronTickError['stage'], error: unknown, entityId?: string) =>
+    const fail: Fail = (stage, error, entityId) =>
       void report.errors.push({ entityType, entityId, stage, error: asError(error) });
 
     const [pendingResult, workersResult] = await Promise.allSettled([this.index.getEntitiesWithJobs(entityType), this.liveWorkers(entityType)]);
@@ -167,14 +166,14 @@ export class CronManagerService {
   }
 
   /** Alive workers of the type (recorded in the index and holding a heartbeat), grouped by entity. */
-  private async liveWorkers(entityType: string): Promise<Map<string, LiveWorker[]>> {
+  private async liveWorkers(entityType: string): Promise<Map<string, EntityWorkerState[]>> {
     const states = (await this.index.getEntityWorkerStates(entityType)).filter((s) => s.state !== 'closed');
     const alive = await this.workers.workersAlive(states.map((s) => s.workerName));
-    const out = new Map<string, LiveWorker[]>();
+    const out = new Map<string, EntityWorkerState[]>();
     states.forEach((s, i) => {
       if (!alive[i]) return;
       const list = out.get(s.entityId) ?? [];
-      list.push({ ...s, alive: true });
+      list.push(s);
       out.set(s.entityId, list);
     });
     return out;
@@ -194,7 +193,7 @@ export class CronManagerService {
     entityId: string,
     slot: number,
     report: CronTickReport,
-    fail: (stage: CronTickError['stage'], error: unknown, entityId?: string) => void,
+    fail: Fail,
   ): Promise<void> {
     const ref = { entityType: reg.entityType, entityId };
     const claimMs = reg.spawnClaimMs ?? this.intervalMs ?? this.config.cronInterval;
@@ -221,7 +220,7 @@ export class CronManagerService {
     entityId: string,
     workerName: string,
     report: CronTickReport,
-    fail: (stage: CronTickError['stage'], error: unknown, entityId?: string) => void,
+    fail: Fail,
   ): Promise<void> {
     try {
       await this.workers.signalWorkerClose(workerName);

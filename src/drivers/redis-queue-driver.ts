@@ -19,14 +19,12 @@ export class RedisQueueDriver implements QueueDriver {
 
   createQueue(name: string, options: DriverQueueOptions): Queue {
     this.queueConnection ??= createRedisClient(this.redis, { connectionName: 'aq:queues' });
-    const queue = new Queue(name, { ...options, connection: this.queueConnection });
-    return queue;
+    return new Queue(name, { ...options, connection: this.queueConnection });
   }
 
   createWorker(name: string, processor: Processor, options: DriverWorkerOptions): Worker {
     this.workerConnection ??= createRedisClient(this.redis, { maxRetriesPerRequest: null, connectionName: 'aq:workers' });
-    const worker = new Worker(name, processor, { ...options, connection: this.workerConnection });
-    return worker;
+    return new Worker(name, processor, { ...options, connection: this.workerConnection });
   }
 
   async close(): Promise<void> {

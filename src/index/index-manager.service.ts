@@ -4,7 +4,8 @@ import { keys } from '../config/keys.js';
 import { ATOMIC_QUEUES_CLOCK, type Clock } from '../ports/clock.js';
 import { ATOMIC_QUEUES_REDIS, type RedisClient } from '../ports/redis.js';
 import { AtomicQueuesValidationError } from '../errors.js';
-import { assertEntity, assertName, assertNonEmptyString } from '../validation.js';
+import { assertEntity, assertEntityPart, assertName, assertNonEmptyString } from '../validation.js';
+import type { LuaScript } from '../redis/lua-script.js';
 import { indexJobScript, unindexJobScript } from './index.lua.js';
 
 export type WorkerState = 'starting' | 'running' | 'closing' | 'closed';
@@ -40,14 +41,7 @@ export class IndexManagerService {
 
   /** Records a pending job of the entity (idempotent per job id). Returns the entity's pending count. */
   async indexJob(entityType: string, entityId: string, jobId: string): Promise<number> {
-    assertEntity(entityType, entityId);
-    assertNonEmptyString('jobId', jobId);
-    const n = await indexJobScript.run<number>(
-      this.redis,
-      [keys.indexJobSet(this.prefix, entityType, entityId), keys.indexJobs(this.prefix, entityType)],
-      [jobId, entityId],
-    );
-    return Number(n);
+    return this.runJobScript(indexJobScript, entityType, entityId, jobId);
   }
 
   /**
@@ -55,19 +49,20 @@ export class IndexManagerService {
    * exactly once per job id, however often it is reported. Returns true if this call removed it.
    */
   async unindexJob(entityType: string, entityId: string, jobId: string): Promise<boolean> {
+    return (await this.runJobScript(unindexJobScript, entityType, entityId, jobId)) === 1;
+  }
+
+  /** Runs a script of ./index.lua.ts (KEYS: jobSet, countHash. ARGV: jobId, entityId); its reply as a number. */
+  private async runJobScript(script: LuaScript, entityType: string, entityId: string, jobId: string): Promise<number> {
     assertEntity(entityType, entityId);
     assertNonEmptyString('jobId', jobId);
-    const n = await unindexJobScript.run<number>(
-      this.redis,
-      [keys.indexJobSet(this.prefix, entityType, entityId), keys.indexJobs(this.prefix, entityType)],
-      [jobId, entityId],
-    );
-    return Number(n) === 1;
+    const prefix = this.prefix;
+    return Number(await script.run(this.redis, [keys.indexJobSet(prefix, entityType, entityId), keys.indexJobs(prefix, entityType)], [jobId, entityId]));
   }
 
   /** `{ [entityId]: pendingCount }` for every entity of the type with at least one pending job. */
   async getEntitiesWithJobs(entityType: string): Promise<Record<string, number>> {
-    assertEntity(entityType, '_');
+    assertEntityPart('entityType', entityType);
     const raw = await this.redis.hgetall(keys.indexJobs(this.prefix, entityType));
     const out: Record<string, number> = {};
     for (const [id, n] of Object.entries(raw)) if (Number(n) > 0) out[id] = Number(n);
@@ -95,7 +90,7 @@ export class IndexManagerService {
 
   /** `{ [entityId]: queueName }` of the type. */
   async getEntityQueues(entityType: string): Promise<Record<string, string>> {
-    assertEntity(entityType, '_');
+    assertEntityPart('entityType', entityType);
     return this.redis.hgetall(keys.indexQueues(this.prefix, entityType));
   }
 

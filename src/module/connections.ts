@@ -5,7 +5,8 @@ import type { RedisClient } from '../ports/redis.js';
 
 /**
  * The module's own ioredis connections: the command connection (the user's `redis.connection` when given,
- * which is never closed) and a dedicated subscriber (always ours). Closed last, on application shutdown.
+ * which is never closed), a dedicated subscriber and a heartbeat connection (both always ours). Closed last,
+ * on application shutdown.
  */
 @Injectable()
 export class AtomicQueuesConnections implements OnApplicationShutdown {

@@ -102,12 +102,22 @@ export class QueueManagerService {
    */
   async addJob<T = unknown>(queueName: string, jobName: string, data: T, opts: AddJobOptions = {}): Promise<AddedJob> {
     assertName('queueName', queueName);
-    assertNonEmptyString('jobName', jobName);
-    assertJsonSerializable('data', data);
+    assertJob(jobName, data);
+    return this.enqueue(queueName, jobName, data, opts);
+  }
+
+  /** Shortcut: getOrCreateEntityQueue + addJob. */
+  async addEntityJob<T = unknown>(entityType: string, entityId: string, jobName: string, data: T, opts?: AddJobOptions): Promise<AddedJob> {
+    assertEntity(entityType, entityId);
+    assertJob(jobName, data);
+    const queue = await this.getOrCreateEntityQueue(entityType, entityId);
+    return this.enqueue(queue.name, jobName, data, opts);
+  }
+
+  /** addJob after its argument checks (job name and data are checked once, by the caller). */
+  private async enqueue<T>(queueName: string, jobName: string, data: T, opts: AddJobOptions | undefined): Promise<AddedJob> {
     const { attempts, backoff, priority, removeOnComplete, removeOnFail, ...rest } = opts ?? {};
-    const checked = asValidationError(() =>
-      resolveJobOptions('opts', Object.fromEntries(Object.entries({ attempts, backoff, priority, removeOnComplete, removeOnFail }).filter(([, v]) => v !== undefined))),
-    );
+    const checked = asValidationError(() => resolveJobOptions('opts', { attempts, backoff, priority, removeOnComplete, removeOnFail }));
     if (rest.jobId !== undefined) assertName('opts.jobId', rest.jobId);
     const options: JobsOptions = { ...this.config.queueDefaults.defaultJobOptions, ...rest, ...checked };
     const { queue, entity } = await this.openQueue(queueName);
@@ -125,15 +135,6 @@ export class QueueManagerService {
       await this.index.unindexJob(entity.entityType, entity.entityId, jobId).catch(() => undefined);
       throw err;
     }
-  }
-
-  /** Shortcut: getOrCreateEntityQueue + addJob. */
-  async addEntityJob<T = unknown>(entityType: string, entityId: string, jobName: string, data: T, opts?: AddJobOptions): Promise<AddedJob> {
-    assertEntity(entityType, entityId);
-    assertNonEmptyString('jobName', jobName);
-    assertJsonSerializable('data', data);
-    const queue = await this.getOrCreateEntityQueue(entityType, entityId);
-    return this.addJob(queue.name, jobName, data, opts);
   }
 
   async getJobCounts(queueName: string): Promise<JobCounts> {
@@ -179,6 +180,10 @@ export class QueueManagerService {
   }
 }
 
+function assertJob(jobName: unknown, data: unknown): void {
+  assertNonEmptyString('jobName', jobName);
+  assertJsonSerializable('data', data);
+}
 
 /** Per-call options share the config rules; report them as argument errors. */
 function asValidationError<T>(fn: () => T): T {

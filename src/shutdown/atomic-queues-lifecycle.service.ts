@@ -35,7 +35,7 @@ export class AtomicQueuesLifecycle implements OnApplicationBootstrap, OnModuleDe
   }
 
   private async shutdown(): Promise<void> {
-    await Promise.resolve(this.cron.stop()).catch((err) => this.logger.warn(`stopping cron: ${String(err)}`));
+    await this.cron.stop().catch((err) => this.logger.warn(`stopping cron: ${String(err)}`));
     const clean = await this.workers.shutdown(this.config.shutdownTimeoutMs);
     if (!clean) this.logger.warn(`some workers were still busy after ${this.config.shutdownTimeoutMs} ms; their jobs will be re-run`);
     await this.queues.closeAll();

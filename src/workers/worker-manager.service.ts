@@ -46,6 +46,12 @@ interface ManagedWorker extends HeartbeatMember, StallCheckTarget {
   forced?: boolean;
 }
 
+/** Heartbeat keys per MGET in workersAlive. */
+const MGET_CHUNK = 1000;
+
+const isBullMqControlFlow = (err: Error): boolean =>
+  err instanceof WaitingError || err instanceof DelayedError || err instanceof WaitingChildrenError || err instanceof RateLimitError;
+
 /**
  * One live BullMQ worker per name across every node: claimed with `SET NX PX` on the heartbeat key, refreshed
  * by its owner only, released on close. A worker whose heartbeat is lost closes itself. A publish on
@@ -58,11 +64,6 @@ interface ManagedWorker extends HeartbeatMember, StallCheckTarget {
  * Jobs with `attempts > 1` are retried in place (the job stays active, backoff waits on the Clock) so a retry
  * always runs before the next job of the queue; only the last failure reaches BullMQ (as final).
  */
-const MGET_CHUNK = 1000;
-
-const isBullMqControlFlow = (err: Error): boolean =>
-  err instanceof WaitingError || err instanceof DelayedError || err instanceof WaitingChildrenError || err instanceof RateLimitError;
-
 @Injectable()
 export class WorkerManagerService {
   private readonly logger = new Logger('AtomicQueues:WorkerManager');
@@ -268,7 +269,7 @@ export class WorkerManagerService {
     const { workerName, queueName, entity } = options;
     const processor = options.processor ?? ((job: Job) => this.registry.dispatch(job));
     const channel = keys.shutdownChannel(this.config.keyPrefix, workerName);
-    await this.ensureSubscribed();
+    this.ensureSubscribed();
     await this.subscriber.subscribe(channel);
     this.channelToWorker.set(channel, workerName);
 
@@ -325,7 +326,7 @@ export class WorkerManagerService {
     worker.on('error', (err) => this.logger.warn(`worker ${name}: ${err.message}`));
     worker.on('completed', (job) => {
       void this.unindex(managed, job);
-      void this.safely('onCompleted', async () => events.onCompleted?.(job, name));
+      if (events.onCompleted) void this.safely('onCompleted', async () => events.onCompleted?.(job, name));
     });
     worker.on('failed', (job, err) => {
       const final = !job || err?.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
@@ -435,7 +436,7 @@ export class WorkerManagerService {
     // Not awaited: the subscriber never gives up on a command while Redis is unreachable.
     this.subscriber.unsubscribe(channel).catch((err: unknown) => this.logger.warn(`unsubscribe ${channel}: ${String(err)}`));
     if (reason !== 'heartbeat-lost') {
-      await this.safely('release heartbeat', () => releaseHeartbeatScript.run(this.redis, [keys.heartbeat(this.config.keyPrefix, name)], [managed.owner]));
+      await this.safely('release heartbeat', () => releaseHeartbeatScript.run(this.redis, [managed.heartbeatKey], [managed.owner]));
     }
     // After a lost heartbeat the name may already belong to a worker elsewhere: leave its index entry alone.
     const takenOver = reason === 'heartbeat-lost' && (await this.safely('read owner', () => this.workerExists(name))) !== false;
@@ -466,7 +467,7 @@ export class WorkerManagerService {
     if (name) void this.closeWorker(name, 'signal');
   };
 
-  private async ensureSubscribed(): Promise<void> {
+  private ensureSubscribed(): void {
     if (this.subscribed) return;
     this.subscribed = true;
     this.subscriber.on('message', this.onMessage);

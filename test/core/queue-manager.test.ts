@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AtomicQueuesValidationError } from '../../src/errors.js';
-import { makeCore, uniquePrefix, type Core } from './support.js';
+import { entityWorkerName } from '../../src/config/keys.js';
+import { MAX_ENTITY_PART_LENGTH } from '../../src/validation.js';
+import { makeCore, uniquePrefix, waitFor, type Core } from './support.js';
 
 let core: Core;
 afterEach(async () => core?.close());
@@ -68,6 +70,23 @@ describe('QueueManagerService', () => {
       producer.redis.disconnect();
       producer.subscriber.disconnect();
     }
+  });
+
+  it('takes the longest entity parts end to end: their queue and worker names stay valid names', async () => {
+    core = makeCore();
+    const [type, id] = ['t'.repeat(MAX_ENTITY_PART_LENGTH), 'i'.repeat(MAX_ENTITY_PART_LENGTH)];
+    const added = await core.queues.addEntityJob(type, id, 'x', { n: 1 });
+    expect(added.queueName).toHaveLength(2 * MAX_ENTITY_PART_LENGTH + '--queue'.length);
+    const ran: unknown[] = [];
+    const result = await core.workers.createWorker({
+      workerName: entityWorkerName(type, id),
+      queueName: added.queueName,
+      entity: { entityType: type, entityId: id },
+      processor: async (job) => void ran.push(job.data),
+    });
+    expect(result.created).toBe(true);
+    await waitFor(() => ran.length === 1, 10_000, 'the job of the longest entity to run');
+    expect(ran).toEqual([{ n: 1 }]);
   });
 
   it('a given jobId is kept and a duplicate add is counted once', async () => {
