@@ -267,13 +267,8 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     token: string,
     fetchNext: boolean,
   ): Promise<{ result: void | any[]; finishedOn: number }> {
-    const value = JSON.stringify(returnValue) ?? 'null';
     const keep = keepJobs(removeOnComplete, this.opts.removeOnComplete);
-    const jobId = String(job.id);
-    this.owned.delete(jobId);
-    const done = this.state.finish('completed', jobId, value, keep, token, this.fetchNextOptions(token, fetchNext));
-    this.track(done.result, token);
-    return done;
+    return this.finish('completed', String(job.id), JSON.stringify(returnValue) ?? 'null', keep, token, fetchNext);
   }
 
   async moveToFailed<T = any, R = any, N extends string = string>(
@@ -285,9 +280,20 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     fieldsToUpdate?: Record<string, any>,
   ): Promise<{ result: void | any[]; finishedOn: number }> {
     const keep = keepJobs(removeOnFail, this.opts.removeOnFail);
-    const jobId = String(job.id);
+    return this.finish('failed', String(job.id), failedReason ?? '', keep, token, fetchNext, fieldsToUpdate);
+  }
+
+  private finish(
+    target: 'completed' | 'failed',
+    jobId: string,
+    value: string,
+    keep: KeepJobs,
+    token: string,
+    fetchNext: boolean,
+    fieldsToUpdate?: Record<string, any>,
+  ): { result: NextJobData; finishedOn: number } {
     this.owned.delete(jobId);
-    const done = this.state.finish('failed', jobId, failedReason ?? '', keep, token, this.fetchNextOptions(token, fetchNext), fieldsToUpdate);
+    const done = this.state.finish(target, jobId, value, keep, token, this.fetchNextOptions(token, fetchNext), fieldsToUpdate);
     this.track(done.result, token);
     return done;
   }

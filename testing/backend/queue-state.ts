@@ -241,16 +241,17 @@ export class QueueState {
 
   /** promoteDelayedJobs.lua: every delayed job due by now goes to wait/prioritized. */
   promoteDueDelayed(): void {
-    const due = this.delayed.upTo((this.now() + 1) * 0x1000 - 1);
-    if (due.length === 0) return;
-    for (const id of due) {
-      this.delayed.delete(id);
-      const job = this.jobs.get(id);
-      if (!job) continue;
-      job.delay = 0;
-      this.enqueue(job, 'tail');
-      this.addEvent('event', 'waiting', 'jobId', id, 'prev', 'delayed');
-    }
+    for (const id of this.delayed.upTo((this.now() + 1) * 0x1000 - 1)) this.undelay(id);
+  }
+
+  /** One delayed job to wait/prioritized; does not re-arm the delay timer. */
+  private undelay(jobId: string): void {
+    this.delayed.delete(jobId);
+    const job = this.jobs.get(jobId);
+    if (!job) return;
+    job.delay = 0;
+    this.enqueue(job, 'tail');
+    this.addEvent('event', 'waiting', 'jobId', jobId, 'prev', 'delayed');
   }
 
   private removeFromActive(jobId: string): boolean {
@@ -269,6 +270,16 @@ export class QueueState {
       return 0;
     }
     return this.lockHeld(job) ? ErrorCode.JobLockMismatch : ErrorCode.JobLockNotExist;
+  }
+
+  /** Common head of the scripts that take a job out of active: lock check, field updates, LREM from active. */
+  private leaveActive(jobId: string, token: string, command: string, fields?: Record<string, unknown>): StoredJob {
+    const job = this.requireJob(jobId, command);
+    const code = this.releaseLock(job, token);
+    if (code < 0) throw backendError(code, jobId, command, 'active');
+    this.applyFields(job, fields);
+    if (!this.removeFromActive(jobId)) throw backendError(ErrorCode.JobNotInState, jobId, command, 'active');
+    return job;
   }
 
   private applyFields(job: StoredJob, fields: Record<string, unknown> | undefined): void {
@@ -316,11 +327,7 @@ export class QueueState {
     fetchNext: FetchOptions | undefined,
     fields?: Record<string, unknown>,
   ): { result: NextJobData; finishedOn: number } {
-    const job = this.requireJob(jobId, 'moveToFinished');
-    const code = this.releaseLock(job, token);
-    if (code < 0) throw backendError(code, jobId, 'moveToFinished', 'active');
-    this.applyFields(job, fields);
-    if (!this.removeFromActive(jobId)) throw backendError(ErrorCode.JobNotInState, jobId, 'moveToFinished', 'active');
+    const job = this.leaveActive(jobId, token, 'moveToFinished', fields);
     const now = this.now();
     job.attemptsMade += 1;
     const set = target === 'completed' ? this.completed : this.failed;
@@ -384,11 +391,7 @@ export class QueueState {
     opts: { skipAttempt?: boolean; fieldsToUpdate?: Record<string, unknown> },
     fetchNext: FetchOptions | undefined,
   ): NextJobData {
-    const job = this.requireJob(jobId, 'moveToDelayed');
-    const code = this.releaseLock(job, token);
-    if (code < 0) throw backendError(code, jobId, 'moveToDelayed', 'active');
-    this.applyFields(job, opts.fieldsToUpdate);
-    if (!this.removeFromActive(jobId)) throw backendError(ErrorCode.JobNotInState, jobId, 'moveToDelayed', 'active');
+    const job = this.leaveActive(jobId, token, 'moveToDelayed', opts.fieldsToUpdate);
     if (!opts.skipAttempt) job.attemptsMade += 1;
     job.delay = delay;
     this.addDelayed(job, this.now() + delay);
@@ -398,11 +401,7 @@ export class QueueState {
   /** retryJob.lua: immediate retry, back into wait (LPUSH, i.e. behind the waiting jobs, unless lifo). */
   retryActive(jobId: string, lifo: boolean, token: string, fields?: Record<string, unknown>): void {
     this.promoteDueDelayed();
-    const job = this.requireJob(jobId, 'retryJob');
-    const code = this.releaseLock(job, token);
-    if (code < 0) throw backendError(code, jobId, 'retryJob', 'active');
-    this.applyFields(job, fields);
-    if (!this.removeFromActive(jobId)) throw backendError(ErrorCode.JobNotInState, jobId, 'retryJob', 'active');
+    const job = this.leaveActive(jobId, token, 'retryJob', fields);
     this.enqueue(job, lifo ? 'head' : 'tail');
     job.attemptsMade += 1;
     this.addEvent('event', 'waiting', 'jobId', jobId, 'prev', 'active');
@@ -411,10 +410,7 @@ export class QueueState {
 
   /** moveJobFromActiveToWait.lua (manual rate limiting): back to the head of wait. */
   activeToWait(jobId: string, token: string): number {
-    const job = this.requireJob(jobId, 'moveJobFromActiveToWait');
-    const code = this.releaseLock(job, token);
-    if (code < 0) throw backendError(code, jobId, 'moveJobFromActiveToWait', 'active');
-    if (!this.removeFromActive(jobId)) throw backendError(ErrorCode.JobNotInState, jobId, 'moveJobFromActiveToWait', 'active');
+    const job = this.leaveActive(jobId, token, 'moveJobFromActiveToWait');
     this.enqueue(job, 'head');
     this.addEvent('event', 'waiting', 'jobId', jobId, 'prev', 'active');
     this.notify();
@@ -497,12 +493,8 @@ export class QueueState {
   /** Promotes one delayed job now (promote.lua). */
   promote(jobId: string): void {
     if (!this.delayed.has(jobId)) throw backendError(ErrorCode.JobNotInState, jobId, 'promote', 'delayed');
-    const job = this.jobs.get(jobId)!;
-    this.delayed.delete(jobId);
+    this.undelay(jobId);
     this.armDelayTimer();
-    job.delay = 0;
-    this.enqueue(job, 'tail');
-    this.addEvent('event', 'waiting', 'jobId', jobId, 'prev', 'delayed');
     this.notify();
   }
 
@@ -567,13 +559,7 @@ export class QueueState {
 
   promoteAll(count: number): number {
     const ids = this.delayed.members().slice(0, count);
-    for (const id of ids) {
-      this.delayed.delete(id);
-      const job = this.jobs.get(id)!;
-      job.delay = 0;
-      this.enqueue(job, 'tail');
-      this.addEvent('event', 'waiting', 'jobId', id, 'prev', 'delayed');
-    }
+    for (const id of ids) this.undelay(id);
     this.armDelayTimer();
     this.notify();
     return count - ids.length <= 0 ? 1 : 0;

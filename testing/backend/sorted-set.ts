@@ -15,10 +15,6 @@ export class SortedSet {
     return this.scores.has(member);
   }
 
-  score(member: string): number | undefined {
-    return this.scores.get(member);
-  }
-
   add(member: string, score: number): void {
     this.delete(member);
     this.scores.set(member, score);
@@ -43,10 +39,6 @@ export class SortedSet {
   /** Members in ascending score order. */
   members(): string[] {
     return this.items.map((i) => i.member);
-  }
-
-  entries(): { member: string; score: number }[] {
-    return this.items.map((i) => ({ ...i }));
   }
 
   first(): { member: string; score: number } | undefined {

@@ -24,6 +24,16 @@ export class HistoryCheckError<R = unknown> extends Error {
   }
 }
 
+/** What every `assert…` variant does with its checker's result: throw the formatted report unless it is ok. */
+export function assertResult<R extends { ok: boolean }>(
+  result: R,
+  format: (result: R, maxListed?: number) => string,
+  maxListed: number | undefined,
+): R {
+  if (!result.ok) throw new HistoryCheckError(format(result, maxListed), result);
+  return result;
+}
+
 /** `order/42 job j-7 seq 3 attempt 2 [1000→1040] worker w1@node-a completed` */
 export function describeExecution(e: JobExecution): string {
   const seq = e.seq === undefined ? '' : ` seq ${e.seq}`;

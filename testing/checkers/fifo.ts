@@ -1,6 +1,6 @@
 import type { EnqueuedJob, JobExecution } from '../history.js';
 import {
-  HistoryCheckError,
+  assertResult,
   countKinds,
   describeExecution,
   formatReport,
@@ -290,7 +290,5 @@ export function assertFifoPerEntity(
   enqueued?: readonly EnqueuedJob[],
   options: FifoOptions & AssertOptions = {},
 ): FifoResult {
-  const result = checkFifoPerEntity(history, enqueued, options);
-  if (!result.ok) throw new HistoryCheckError(formatFifoResult(result, options.maxListed), result);
-  return result;
+  return assertResult(checkFifoPerEntity(history, enqueued, options), formatFifoResult, options.maxListed);
 }

@@ -1,5 +1,5 @@
 import type { EnqueuedJob, JobExecution } from '../history.js';
-import { HistoryCheckError, type AssertOptions } from './common.js';
+import { assertResult, type AssertOptions } from './common.js';
 import { checkFifoPerEntity, formatFifoResult, type FifoOptions, type FifoResult } from './fifo.js';
 import { checkNoLostOrDuplicated, formatNoLostResult, type NoLostOptions, type NoLostResult } from './no-lost.js';
 import {
@@ -40,7 +40,8 @@ export function checkHistory(
   const fifo = checkFifoPerEntity(history, options.fifoByEnqueued === false ? undefined : enqueued, options.fifo);
   const singleWorker = checkSingleWorkerPerEntity(history, options.singleWorker);
   const noLost = checkNoLostOrDuplicated(enqueued, history, options.noLost);
-  const count = (outcome: JobExecution['outcome']) => history.filter((e) => e.outcome === outcome).length;
+  const outcomes: Record<JobExecution['outcome'], number> = { completed: 0, failed: 0, crashed: 0, running: 0 };
+  for (const e of history) outcomes[e.outcome]++;
   return {
     ok: fifo.ok && singleWorker.ok && noLost.ok,
     fifo,
@@ -49,9 +50,9 @@ export function checkHistory(
     stats: {
       entities: fifo.stats.entities,
       executions: history.length,
-      failed: count('failed'),
-      crashed: count('crashed'),
-      running: count('running'),
+      failed: outcomes.failed,
+      crashed: outcomes.crashed,
+      running: outcomes.running,
     },
   };
 }
@@ -111,7 +112,5 @@ export function assertHistory(
   history: readonly JobExecution[],
   options: HistoryCheckOptions & AssertOptions = {},
 ): HistoryCheckResult {
-  const result = checkHistory(enqueued, history, options);
-  if (!result.ok) throw new HistoryCheckError(formatHistoryCheck(result, options.maxListed), result);
-  return result;
+  return assertResult(checkHistory(enqueued, history, options), formatHistoryCheck, options.maxListed);
 }

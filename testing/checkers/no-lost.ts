@@ -1,6 +1,6 @@
 import { entityKey, type EnqueuedJob, type JobExecution } from '../history.js';
 import {
-  HistoryCheckError,
+  assertResult,
   countKinds,
   describeExecution,
   formatReport,
@@ -97,11 +97,13 @@ export function checkNoLostOrDuplicated(
   options: NoLostOptions = {},
 ): NoLostResult {
   const jobs = new JobIndex<JobRecord>(() => ({ adds: 0, okAdds: 0, tried: 0, successes: 0 }));
+  let unknown = 0;
   for (const job of enqueued) {
     const record = jobs.get(job);
     record.first ??= job;
     record.adds++;
     if (job.status !== 'unknown') record.okAdds++;
+    else unknown++;
   }
   let rejected = 0;
   for (const e of history) {
@@ -178,7 +180,7 @@ export function checkNoLostOrDuplicated(
     recovered,
     stats: {
       enqueued: enqueued.length,
-      unknown: enqueued.reduce((n, j) => n + (j.status === 'unknown' ? 1 : 0), 0),
+      unknown,
       completed,
       lost: lost.length,
       unexpected: unexpected.length,
@@ -208,7 +210,5 @@ export function assertNoLostOrDuplicated(
   history: readonly JobExecution[],
   options: NoLostOptions & AssertOptions = {},
 ): NoLostResult {
-  const result = checkNoLostOrDuplicated(enqueued, history, options);
-  if (!result.ok) throw new HistoryCheckError(formatNoLostResult(result, options.maxListed), result);
-  return result;
+  return assertResult(checkNoLostOrDuplicated(enqueued, history, options), formatNoLostResult, options.maxListed);
 }

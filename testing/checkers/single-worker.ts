@@ -1,6 +1,6 @@
 import type { JobExecution } from '../history.js';
 import {
-  HistoryCheckError,
+  assertResult,
   describeExecution,
   formatReport,
   groupByEntity,
@@ -163,7 +163,5 @@ export function assertSingleWorkerPerEntity(
   history: readonly JobExecution[],
   options: SingleWorkerOptions & AssertOptions = {},
 ): SingleWorkerResult {
-  const result = checkSingleWorkerPerEntity(history, options);
-  if (!result.ok) throw new HistoryCheckError(formatSingleWorkerResult(result, options.maxListed), result);
-  return result;
+  return assertResult(checkSingleWorkerPerEntity(history, options), formatSingleWorkerResult, options.maxListed);
 }

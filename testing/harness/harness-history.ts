@@ -1,12 +1,8 @@
 import type { JobLifecycleEvent } from '../../src/workers/worker.types.js';
 import type { JobExecution } from '../history.js';
+import type { EntityRef } from '../property/streams.js';
 import { HistoryAssembler } from '../recorder/assembler.js';
 import { lineFromEvent, type JobIdentity, type RecordableJobEvent } from '../recorder/events.js';
-
-export interface EntityRef {
-  entityType: string;
-  entityId: string;
-}
 
 /** Entity type given to jobs of plain (non-entity) queues; their entityId is the queue name. */
 export const PLAIN_QUEUE_ENTITY_TYPE = '(queue)';

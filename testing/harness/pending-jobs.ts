@@ -28,7 +28,11 @@ export function pendingJobs(store: InMemoryQueueStore, prefix: string): PendingJ
 /** `  order-1-queue: 2 wait (a1 validate, a2 pay), 1 active (a0 create)` lines, at most `max` jobs per state. */
 export function describePendingJobs(jobs: readonly PendingJob[], max = 5): string {
   const byQueue = new Map<string, PendingJob[]>();
-  for (const j of jobs) byQueue.set(j.queueName, [...(byQueue.get(j.queueName) ?? []), j]);
+  for (const j of jobs) {
+    const list = byQueue.get(j.queueName);
+    if (list) list.push(j);
+    else byQueue.set(j.queueName, [j]);
+  }
   const lines: string[] = [];
   for (const [queueName, list] of byQueue) {
     const parts = PENDING_STATES.flatMap((state) => {

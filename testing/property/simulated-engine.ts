@@ -1,3 +1,4 @@
+import { entityQueueName, entityWorkerName } from '../../src/config/keys.js';
 import { entityKey, type JobExecution } from '../history.js';
 import type { EntityRef, StreamJob } from './streams.js';
 import type { AtomicQueueSystem } from './system.js';
@@ -122,11 +123,11 @@ export class SimulatedEngine implements AtomicQueueSystem {
       const execution: JobExecution = {
         entityType: job.entityType,
         entityId: job.entityId,
-        queue: `${job.entityType}-${job.entityId}-queue`,
+        queue: entityQueueName(job.entityType, job.entityId),
         jobId: job.jobId,
         jobName: 'work',
         seq: job.seq,
-        worker: `${job.entityType}-${job.entityId}-worker#${state.generation}`,
+        worker: `${entityWorkerName(job.entityType, job.entityId)}#${state.generation}`,
         node: this.node,
         attempt: next.attempt,
         start: this.time,

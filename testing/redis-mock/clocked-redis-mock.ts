@@ -112,7 +112,7 @@ function clockInstance(clock: Clock, instance: Redis): Redis {
   installLuaScripting(instance);
   const target = instance as unknown as Record<string | symbol, unknown>;
   for (const name of Object.keys(target)) wrap(clock, target, name);
-  for (const name of ['exec']) wrap(clock, target, name);
+  wrap(clock, target, 'exec');
   for (const name of ['pipeline', 'multi']) {
     const original = target[name] as AnyFn;
     target[name] = function (this: unknown, ...args: unknown[]) {
