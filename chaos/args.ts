@@ -1,4 +1,4 @@
-import { PROFILE_NAMES, type ProfileName } from './profile.js';
+import { PROFILE_NAMES, getProfile, type ProfileName } from './profile.js';
 import { SCENARIO_NAMES, getScenario, type ScenarioName } from './scenarios.js';
 
 /** Self-test variants: deliberately unsafe configurations the checks must catch. */
@@ -48,12 +48,9 @@ export function parseChaosArgs(argv: readonly string[]): ChaosArgs {
       case '-s':
         for (const name of take().split(',').filter(Boolean)) scenarios.push(getScenario(name).name);
         break;
-      case '--profile': {
-        const p = take();
-        if (!(PROFILE_NAMES as readonly string[]).includes(p)) throw new Error(`--profile "${p}" is unknown; accepted values: ${PROFILE_NAMES.join(', ')}`);
-        profile = p as ProfileName;
+      case '--profile':
+        profile = getProfile(take()).name;
         break;
-      }
       case '--self-test': {
         const s = take();
         if (!(SELF_TEST_NAMES as readonly string[]).includes(s)) throw new Error(`--self-test "${s}" is unknown; accepted values: ${SELF_TEST_NAMES.join(', ')}`);

@@ -19,6 +19,7 @@ import {
   chaosNodeSettings,
   chaosProducerSettings,
   jobsPerEntityFor,
+  readNodeHistories,
   readRunHistory,
   withoutUnexecutedUnknowns,
   type UnsafeMode,
@@ -153,7 +154,7 @@ async function waitForFirstCompletion(runDir: RunDir, timeoutMs: number, produce
   void producerDone.then(() => (producersEnded = true));
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const { history } = readRunHistory(runDir);
+    const history = readNodeHistories(runDir);
     if (history.some((e) => e.outcome === 'completed')) return true;
     if (producersEnded && history.length === 0) return false;
     await sleep(50);
@@ -164,8 +165,7 @@ async function waitForFirstCompletion(runDir: RunDir, timeoutMs: number, produce
 async function waitForJobInFlight(runDir: RunDir, nodeId: string, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const { history } = readRunHistory(runDir, [nodeId]);
-    if (history.some((e) => e.node === nodeId && e.end === undefined)) return true;
+    if (readNodeHistories(runDir, [nodeId]).some((e) => e.end === undefined)) return true;
     await sleep(20);
   }
   return false;

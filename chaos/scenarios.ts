@@ -70,14 +70,34 @@ function toxicScenario(
     windowMs,
     async run(ctx) {
       const bodies = toxics(ctx.profile);
+      const heldMs = windowMs(ctx.profile);
       const injectedAt = Date.now();
       const heal = await applyToxics(ctx.link, bodies);
-      await ctx.sleep(windowMs(ctx.profile));
+      await ctx.sleep(heldMs);
       await heal();
       const summary = bodies.map((b) => `${b.type}/${b.stream} ${JSON.stringify(b.attributes)}`).join(', ');
-      return { injectedAt, healedAt: Date.now(), details: `${summary} on ${ctx.link.proxyName} for ${windowMs(ctx.profile)} ms` };
+      return { injectedAt, healedAt: Date.now(), details: `${summary} on ${ctx.link.proxyName} for ${heldMs} ms` };
     },
   };
+}
+
+/**
+ * Takes the target down (`down`) as soon as one of its jobs is in flight (or after 5 s), holds it for pastTtl, then
+ * brings it back (`up`). `details` gets 'mid-job' / 'no job seen in flight' and the hold time.
+ */
+async function holdNodeDown(
+  ctx: FaultContext,
+  down: () => unknown,
+  up: () => unknown,
+  details: (when: string, heldMs: number) => string,
+): Promise<FaultWindow> {
+  const midJob = await ctx.waitForJobInFlight(ctx.target.id, 5000);
+  const injectedAt = Date.now();
+  await down();
+  const heldMs = pastTtl(ctx.profile);
+  await ctx.sleep(heldMs);
+  await up();
+  return { injectedAt, healedAt: Date.now(), details: details(midJob ? 'mid-job' : 'no job seen in flight', heldMs) };
 }
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -107,37 +127,29 @@ export const SCENARIOS: readonly Scenario[] = [
     title: 'node process SIGKILL mid-job, restarted after heartbeatTTL',
     targetsNode: true,
     windowMs: pastTtl,
-    async run(ctx) {
-      const midJob = await ctx.waitForJobInFlight(ctx.target.id, 5000);
-      const injectedAt = Date.now();
-      ctx.target.kill('SIGKILL');
-      await ctx.target.waitExit(5000);
-      await ctx.sleep(pastTtl(ctx.profile));
-      await ctx.target.restart();
-      return {
-        injectedAt,
-        healedAt: Date.now(),
-        details: `SIGKILL ${ctx.target.id} (${midJob ? 'mid-job' : 'no job seen in flight'}), restarted after ${pastTtl(ctx.profile)} ms`,
-      };
-    },
+    run: (ctx) =>
+      holdNodeDown(
+        ctx,
+        async () => {
+          ctx.target.kill('SIGKILL');
+          await ctx.target.waitExit(5000);
+        },
+        () => ctx.target.restart(),
+        (when, ms) => `SIGKILL ${ctx.target.id} (${when}), restarted after ${ms} ms`,
+      ),
   },
   {
     name: 'node-pause',
     title: 'node SIGSTOP longer than heartbeatTTL, then SIGCONT (paused lock holder)',
     targetsNode: true,
     windowMs: pastTtl,
-    async run(ctx) {
-      const midJob = await ctx.waitForJobInFlight(ctx.target.id, 5000);
-      const injectedAt = Date.now();
-      ctx.target.kill('SIGSTOP');
-      await ctx.sleep(pastTtl(ctx.profile));
-      ctx.target.kill('SIGCONT');
-      return {
-        injectedAt,
-        healedAt: Date.now(),
-        details: `SIGSTOP ${ctx.target.id} (${midJob ? 'mid-job' : 'no job seen in flight'}) for ${pastTtl(ctx.profile)} ms, then SIGCONT`,
-      };
-    },
+    run: (ctx) =>
+      holdNodeDown(
+        ctx,
+        () => ctx.target.kill('SIGSTOP'),
+        () => ctx.target.kill('SIGCONT'),
+        (when, ms) => `SIGSTOP ${ctx.target.id} (${when}) for ${ms} ms, then SIGCONT`,
+      ),
   },
   toxicScenario('bandwidth', 'bandwidth limit on one node link', () => bandwidthToxic(4), (p) => p.heartbeatTtlMs + 1500),
   toxicScenario('slicer', 'slicer on one node link', () => slicerToxic(16, 8, 500), (p) => p.heartbeatTtlMs + 1500),

@@ -1,8 +1,7 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { readEnqueueLog, readJsonlHistory, type EnqueuedJob, type JobExecution } from '@nestjs/atomic-queues/testing';
-import { ENQUEUE_FILE_RE, HISTORY_FILE_RE, type RunDir } from './cluster/run-dir.js';
-import type { NodeAppEnvInput, ProducerEnvInput } from './cluster/settings.js';
+import { ENQUEUE_FILE_RE, HISTORY_FILE_RE, filesMatching, type RunDir } from './cluster/run-dir.js';
+import { DEFAULT_ENTITY_TYPE, type NodeAppEnvInput, type ProducerEnvInput } from './cluster/settings.js';
 import type { Profile } from './profile.js';
 
 /**
@@ -11,7 +10,7 @@ import type { Profile } from './profile.js';
  */
 export type UnsafeMode = 'concurrency-2';
 
-export const ENTITY_TYPE = 'order';
+export const ENTITY_TYPE = DEFAULT_ENTITY_TYPE;
 
 /** Node app settings of a chaos run: the module's safe defaults plus the fencing effect sink. */
 export function chaosNodeSettings(profile: Profile, keyPrefix: string, unsafe?: UnsafeMode): NodeAppEnvInput {
@@ -57,20 +56,16 @@ export function jobsPerEntityFor(profile: Profile, loadMs: number): number {
   return Math.max(2, Math.ceil((profile.jobsPerSecond * loadMs) / 1000 / profile.entities));
 }
 
-/** Reads the enqueue logs and node histories of a run dir (optionally only some nodes' histories). */
-export function readRunHistory(run: RunDir, nodeIds?: readonly string[]): { enqueued: EnqueuedJob[]; history: JobExecution[] } {
-  const files = readdirSync(run.path);
-  const historyFiles = files
-    .filter((f) => {
-      const m = HISTORY_FILE_RE.exec(f);
-      return m !== null && (nodeIds === undefined || nodeIds.includes(m[1]!));
-    })
-    .map((f) => join(run.path, f));
-  const enqueueFiles = files.filter((f) => ENQUEUE_FILE_RE.test(f)).map((f) => join(run.path, f));
-  return {
-    enqueued: enqueueFiles.length ? readEnqueueLog(enqueueFiles) : [],
-    history: historyFiles.length ? readJsonlHistory(historyFiles) : [],
-  };
+/** Merged history of the run dir's nodes (only `nodeIds`' files when given); no file yet reads as empty. */
+export function readNodeHistories(run: RunDir, nodeIds?: readonly string[]): JobExecution[] {
+  const files = nodeIds ? nodeIds.map((id) => run.historyFile(id)).filter((f) => existsSync(f)) : filesMatching(run.path, HISTORY_FILE_RE);
+  return files.length ? readJsonlHistory(files) : [];
+}
+
+/** Reads the enqueue logs and node histories of a run dir. */
+export function readRunHistory(run: RunDir): { enqueued: EnqueuedJob[]; history: JobExecution[] } {
+  const enqueueFiles = filesMatching(run.path, ENQUEUE_FILE_RE);
+  return { enqueued: enqueueFiles.length ? readEnqueueLog(enqueueFiles) : [], history: readNodeHistories(run) };
 }
 
 /**

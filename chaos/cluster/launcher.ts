@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -492,9 +492,4 @@ export async function runProcess(options: RunProcessOptions): Promise<NodeExit &
     if (proc.running) proc.kill('SIGKILL');
     await proc.closeLogs();
   }
-}
-
-/** Reads a log file the launcher wrote, or '' when it does not exist. */
-export function readLog(path: string): string {
-  return existsSync(path) ? readFileSync(path, 'utf8') : '';
 }

@@ -9,8 +9,8 @@ import { entityIdOf, readProducerSettings, type ProducerSettings } from './setti
 /**
  * Producer process: adds `jobsPerEntity` jobs to each of its entities, interleaved (seq 0 of every entity, then
  * seq 1, …), with job data `{ entityType, entityId, seq }`. Adds of one entity are strictly sequential (each is
- * acknowledged before the next), adds of different entities run concurrently. Every acknowledged add is logged to
- * the EnqueueLog JSONL. Prints `AQ_PRODUCED <count>` and exits 0 when done.
+ * acknowledged before the next); adds of different entities run concurrently with AQ_RATE=0, one at a time with a
+ * rate. Every acknowledged add is logged to the EnqueueLog JSONL. Prints `AQ_PRODUCED <count>` and exits 0 when done.
  */
 async function produce(s: ProducerSettings, queues: QueueManagerService, log: EnqueueLog): Promise<number> {
   const entities = Array.from({ length: s.entityCount }, (_, i) => entityIdOf(s.entityOffset + i, s.entityIdPrefix));

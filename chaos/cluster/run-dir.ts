@@ -61,8 +61,8 @@ export interface RunResult {
   warnings: string[];
 }
 
-/** Files of the run dir matching a pattern, sorted by name. */
-function filesMatching(dir: string, re: RegExp): string[] {
+/** Files of the run dir matching a pattern (HISTORY_FILE_RE, ENQUEUE_FILE_RE), sorted by name. */
+export function filesMatching(dir: string, re: RegExp): string[] {
   return readdirSync(dir)
     .filter((name) => re.test(name))
     .sort()
@@ -95,7 +95,7 @@ export function collectRun(run: RunDir | string, options: HistoryCheckOptions = 
   };
 }
 
-/** Completed executions of one entity in start order (handy for scenario assertions). */
+/** Executions of one entity (every outcome) in start order (handy for scenario assertions). */
 export function entityExecutions(history: readonly JobExecution[], entityId: string): JobExecution[] {
   return history.filter((e) => e.entityId === entityId).sort((a, b) => a.start - b.start);
 }

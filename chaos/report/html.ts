@@ -1,3 +1,4 @@
+import { escapeXml as esc } from '../../load/lib/svg.js';
 import { bucketErrors } from '../metrics.js';
 import type { ChaosReport, ScenarioResult } from '../result.js';
 
@@ -6,9 +7,6 @@ import type { ChaosReport, ScenarioResult } from '../result.js';
  * of applied completions per bucket (throughput), errors (failed, crashed, rejected late writes) and the shaded
  * fault window.
  */
-const esc = (s: string): string =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-
 const W = 720;
 const H = 160;
 const PAD = 32;

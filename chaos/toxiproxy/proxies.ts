@@ -3,7 +3,7 @@ import type { ToxicBody } from './toxics.js';
 
 /**
  * One Toxiproxy proxy per node, all to the same Redis, so one node's link can be faulted while the others work.
- * Names follow `proxyName(nodeId)`, shared with docker-compose.chaos.yml (see chaos/topology.ts).
+ * Names follow `proxyName(nodeId)`, as chaos/docker/toxiproxy.json does (checked by test/chaos/compose.test.ts).
  */
 export interface NodeLink {
   readonly nodeId: string;
