@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { startRedisServer } from '@nestjs/atomic-queues/testing';
 import { cleanupOnSignals } from '../load/lib/interrupt.js';
-import { round } from '../load/lib/stats.js';
+import { median, round } from '../load/lib/stats.js';
 import { ModuleBench } from './module-bench.js';
 import { rawOneQueue, rawPerEntity } from './raw-bullmq.js';
 
@@ -62,12 +62,6 @@ async function measureRound(redisUrl: string, prefix: string, mod: ModuleBench, 
   const p2Mod = await mod.entities(`p2r${r}`, size.p2Entities, size.p2Jobs, size.timeoutMs);
   return { p1Raw, p1Mod, p2Raw, p2Naive, p2Mod };
 }
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 async function main(): Promise<void> {
   const opts = options();

@@ -1,5 +1,4 @@
-import { Redis } from 'ioredis';
-import { groupClients, parseClientList, portOwners } from '../load/lib/redis-clients.js';
+import { sampleConnections } from '../load/lib/redis-clients.js';
 
 /** Helpers shared by the benchmark parts. */
 
@@ -49,19 +48,33 @@ export async function pool<T>(items: readonly T[], limit: number, fn: (item: T) 
 
 /** Redis connections this process holds right now (the admin connection used to ask is excluded). */
 export async function connectionsOfThisProcess(redisUrl: string): Promise<{ total: number; byName: Record<string, number> }> {
-  const admin = new Redis(redisUrl, { connectionName: 'aq-bench-admin', lazyConnect: true });
-  try {
-    await admin.connect();
-    const clients = parseClientList((await admin.client('LIST')) as string).filter((c) => c.name !== 'aq-bench-admin');
-    const owner = portOwners([{ label: 'bench', pid: process.pid }], Number(new URL(redisUrl).port || 6379));
-    const mine = groupClients(clients, owner).find((g) => g.owner === 'bench');
-    return { total: mine?.total ?? 0, byName: mine?.byName ?? {} };
-  } finally {
-    admin.disconnect();
+  const { groups } = await sampleConnections(redisUrl, [{ label: 'bench', pid: process.pid }], 'aq-bench-admin');
+  const mine = groups.find((g) => g.owner === 'bench');
+  return { total: mine?.total ?? 0, byName: mine?.byName ?? {} };
+}
+
+/** This process's Redis connections every 250 ms until `until` settles: the sample with the most of them. */
+export async function peakConnections(redisUrl: string, until: Promise<unknown>): Promise<{ total: number; byName: Record<string, number> }> {
+  const settled = until.then(() => true, () => true);
+  let peak = await connectionsOfThisProcess(redisUrl);
+  while (!(await Promise.race([settled, new Promise<boolean>((r) => setTimeout(() => r(false), 250))]))) {
+    const now = await connectionsOfThisProcess(redisUrl);
+    if (now.total > peak.total) peak = now;
   }
+  return peak;
 }
 
 export function connectionOf(redisUrl: string): { host: string; port: number } {
   const u = new URL(redisUrl);
   return { host: u.hostname, port: Number(u.port || 6379) };
+}
+
+/** Value of `--flag n` in `argv`: an integer in [1, max], `fallback` when the flag is absent. */
+export function intFlag(argv: readonly string[], flag: string, fallback: number, max: number): number {
+  const i = argv.indexOf(flag);
+  if (i < 0) return fallback;
+  const raw = argv[i + 1];
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`${flag} "${raw}" is invalid; accepted values: an integer in [1, ${max}]`);
+  return n;
 }

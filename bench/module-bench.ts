@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { AtomicQueuesModule, CronManagerService, QueueManagerService, WorkerManagerService } from '@nestjs/atomic-queues';
 import type { Job } from 'bullmq';
 import { distribution, type Distribution } from '../load/lib/stats.js';
-import { connectionsOfThisProcess, countdown, pool, throughput, type Throughput } from './common.js';
+import { countdown, peakConnections, pool, throughput, type Throughput } from './common.js';
 
 /** The same workloads through @nestjs/atomic-queues: one entity queue + one worker per entity. */
 
@@ -105,18 +105,10 @@ export class ModuleBench {
     this.registerWithCron(entityType, processorOf);
     await pool(ids, 64, async (id) => void (await this.spawn(entityType, id, processorOf(id))));
     // Workers connect lazily: sample the connections while the jobs run and keep the peak.
-    let connections = await connectionsOfThisProcess(this.redisUrl);
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        const now = await connectionsOfThisProcess(this.redisUrl);
-        if (now.total > connections.total) connections = now;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    })();
-    await progress.done.finally(() => (sampling = false));
-    await sampler;
+    const peak = peakConnections(this.redisUrl, progress.done);
+    await progress.done;
     const result = throughput(entities * jobsPerEntity, performance.now() - started);
+    const connections = await peak;
     // A re-run of the job in flight when a heartbeat was lost repeats its seq (at-least-once): counted apart.
     let repeats = 0;
     let fifoOk = true;

@@ -1,6 +1,6 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { connectionOf, connectionsOfThisProcess, countdown, pool, throughput, type Throughput } from './common.js';
+import { connectionOf, connectionsOfThisProcess, countdown, peakConnections, pool, throughput, type Throughput } from './common.js';
 
 /** Baselines on plain BullMQ. Jobs are added first; timing covers processing only (Workers start with the clock). */
 
@@ -64,11 +64,8 @@ export async function rawPerEntity(
   const names = Array.from({ length: entities }, (_, i) => `naive-e${i}-queue`);
   const queues = names.map((name) => new Queue(name, { connection, prefix }));
   const seen = names.map(() => [] as number[]);
-  await pool(
-    queues.map((q, i) => [q, i] as const),
-    64,
-    async ([queue]) => fill(queue, Array.from({ length: jobsPerEntity }, (_, seq) => ({ name: 'bench', data: { seq } }))),
-  );
+  const jobs = Array.from({ length: jobsPerEntity }, (_, seq) => ({ name: 'bench', data: { seq } }));
+  await pool(queues, 64, (queue) => fill(queue, jobs));
   const progress = countdown(entities * jobsPerEntity, timeoutMs, 'raw BullMQ per-entity Workers');
   const started = performance.now();
   const workers = names.map(
@@ -83,17 +80,12 @@ export async function rawPerEntity(
       ),
   );
   try {
-    let connections = 0;
-    const sampler = (async () => {
-      for (let done = false; !done; ) {
-        connections = Math.max(connections, (await connectionsOfThisProcess(redisUrl)).total - before);
-        done = await Promise.race([progress.done.then(() => true, () => true), new Promise<boolean>((r) => setTimeout(() => r(false), 250))]);
-      }
-    })();
+    const peak = peakConnections(redisUrl, progress.done);
     await progress.done;
-    await sampler;
+    const result = throughput(entities * jobsPerEntity, performance.now() - started);
+    const connections = (await peak).total - before;
     const fifoOk = seen.every((order) => order.length === jobsPerEntity && order.every((seq, k) => seq === k));
-    return { ...throughput(entities * jobsPerEntity, performance.now() - started), connections, fifoOk };
+    return { ...result, connections, fifoOk };
   } finally {
     await pool(workers, 64, (w) => w.close());
     await pool(queues, 64, async (q) => void (await q.obliterate({ force: true }).catch(() => undefined)));

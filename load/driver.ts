@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { checkHistory, getFreePort, readJsonlHistory, startRedisServer, type JobExecution } from '@nestjs/atomic-queues/testing';
 import { startCluster, type ClusterLauncher } from '../chaos/cluster/launcher.js';
 import { makeRunDir } from '../chaos/cluster/run-dir.js';
@@ -9,7 +8,7 @@ import { analyzeLoad, type ProducedJob } from './lib/analysis.js';
 import { checkOutcomes } from './lib/checks.js';
 import { parseDriverArgs, producerCount, splitEvenly, type DriverOptions } from './lib/driver-options.js';
 import { cleanupOnSignals } from './lib/interrupt.js';
-import { groupClients, parseClientList, portOwners, rssOfPid } from './lib/redis-clients.js';
+import { rssOfPid, sampleConnections } from './lib/redis-clients.js';
 import { reportHtml, reportText, reportViolations, type LoadReport, type NodeFigures } from './lib/report.js';
 import { evaluateThresholds, limitsFor } from './lib/scenarios.js';
 import { entitySliceProducer, hotEntityProducer, runProducer, toEnqueued } from './producer.js';
@@ -33,21 +32,14 @@ async function heapUsed(url: string): Promise<number | undefined> {
 }
 
 /** Redis connections (CLIENT LIST attributed to node pids), RSS and heap of every node, right now. */
-async function sampleNodes(cluster: ClusterLauncher, urls: readonly string[], redisUrl: string, redisPort: number): Promise<{ nodes: NodeFigures[]; total: number }> {
-  const admin = new Redis(redisUrl, { connectionName: 'aq-load-admin' });
-  try {
-    const clients = parseClientList((await admin.client('LIST')) as string);
-    const owners = portOwners(cluster.nodes.map((n) => ({ label: n.id, pid: n.pid })), redisPort);
-    const groups = groupClients(clients, owners);
-    const heaps = await Promise.all(urls.map(heapUsed));
-    const nodes = cluster.nodes.map((n, i) => {
-      const g = groups.find((x) => x.owner === n.id);
-      return { id: n.id, pid: n.pid, rssBytes: rssOfPid(n.pid), heapUsedBytes: heaps[i], redisConnections: g?.total ?? 0, byName: g?.byName ?? {} };
-    });
-    return { nodes, total: clients.length };
-  } finally {
-    admin.disconnect();
-  }
+async function sampleNodes(cluster: ClusterLauncher, urls: readonly string[], redisUrl: string): Promise<{ nodes: NodeFigures[]; total: number }> {
+  const { groups, total } = await sampleConnections(redisUrl, cluster.nodes.map((n) => ({ label: n.id, pid: n.pid })), 'aq-load-admin');
+  const heaps = await Promise.all(urls.map(heapUsed));
+  const nodes = cluster.nodes.map((n, i) => {
+    const g = groups.find((x) => x.owner === n.id);
+    return { id: n.id, pid: n.pid, rssBytes: rssOfPid(n.pid), heapUsedBytes: heaps[i], redisConnections: g?.total ?? 0, byName: g?.byName ?? {} };
+  });
+  return { nodes, total };
 }
 
 async function drain(historyFiles: string[], produced: readonly ProducedJob[], timeoutS: number): Promise<JobExecution[]> {
@@ -96,7 +88,7 @@ async function run(opts: DriverOptions): Promise<LoadReport> {
     const rates = splitEvenly(opts.rate, owners);
     log(`phase many-entities: ${opts.entities} entities, ${opts.rate} req/s for ${opts.durationS} s over ${owners} serial producers`);
     const sample = new Promise<Awaited<ReturnType<typeof sampleNodes>>>((res, rej) =>
-      setTimeout(() => sampleNodes(cluster!, urls, redis.url, redis.port).then(res, rej), opts.durationS * 800),
+      setTimeout(() => sampleNodes(cluster!, urls, redis.url).then(res, rej), opts.durationS * 800),
     );
     sample.catch(() => undefined); // awaited below; no unhandled rejection if the phase fails first
     const many = await Promise.all(

@@ -1,7 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkHistory, formatHistoryCheck, readEnqueueLog, readJsonlHistory, type HistoryCheckResult } from '@nestjs/atomic-queues/testing';
+import { formatHistoryCheck, type HistoryCheckResult } from '@nestjs/atomic-queues/testing';
+import { collectRun, ENQUEUE_FILE_RE, HISTORY_FILE_RE } from '../chaos/cluster/run-dir.js';
 
 /**
  * `npm run load:verify -- --dir <dir>`: checks a run recorded by the example app (any producer, e.g. k6):
@@ -10,11 +11,11 @@ import { checkHistory, formatHistoryCheck, readEnqueueLog, readJsonlHistory, typ
  */
 export function verifyDir(dir: string, onWarning: (m: string) => void = console.warn): HistoryCheckResult {
   const files = readdirSync(dir);
-  const history = files.filter((f) => /^history-.+\.jsonl$/.test(f)).map((f) => join(dir, f));
-  const enqueues = files.filter((f) => /^enqueue-.+\.jsonl$/.test(f)).map((f) => join(dir, f));
-  if (history.length === 0) throw new Error(`no history-*.jsonl in ${dir} (start each node with AQ_HISTORY_FILE=${dir}/history-<node>.jsonl)`);
-  if (enqueues.length === 0) throw new Error(`no enqueue-*.jsonl in ${dir} (start each node with AQ_ENQUEUE_FILE=${dir}/enqueue-<node>.jsonl)`);
-  return checkHistory(readEnqueueLog(enqueues), readJsonlHistory(history, { onWarning }));
+  if (!files.some((f) => HISTORY_FILE_RE.test(f))) throw new Error(`no history-*.jsonl in ${dir} (start each node with AQ_HISTORY_FILE=${dir}/history-<node>.jsonl)`);
+  if (!files.some((f) => ENQUEUE_FILE_RE.test(f))) throw new Error(`no enqueue-*.jsonl in ${dir} (start each node with AQ_ENQUEUE_FILE=${dir}/enqueue-<node>.jsonl)`);
+  const run = collectRun(dir);
+  for (const warning of run.warnings) onWarning(warning);
+  return run.check;
 }
 
 if (process.argv[1] && resolve(process.argv[1]).endsWith(join('load', 'verify.js'))) {

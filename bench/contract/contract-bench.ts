@@ -10,6 +10,8 @@
  * Uses REDIS_URL when set, else the private redis-server the vitest global setup starts.
  */
 import { startVitest } from 'vitest/node';
+import { median } from '../../load/lib/stats.js';
+import { intFlag } from '../common.js';
 
 const FILES = {
   memory: 'test/contract/memory.contract.test.ts',
@@ -24,15 +26,6 @@ interface RunTimes {
   file: number;
   passed: number;
   failed: number;
-}
-
-function parseRounds(argv: readonly string[]): number {
-  const i = argv.indexOf('--rounds');
-  if (i < 0) return 3;
-  const raw = argv[i + 1];
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 20) throw new Error(`--rounds "${raw}" is invalid; accepted values: an integer in [1, 20]`);
-  return n;
 }
 
 type TaskLike = { type: string; mode?: string; tasks?: TaskLike[]; result?: { state?: string; duration?: number } };
@@ -60,13 +53,8 @@ async function runOnce(backend: Backend): Promise<RunTimes> {
   }
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
 async function main(): Promise<void> {
-  const rounds = parseRounds(process.argv.slice(2));
+  const rounds = intFlag(process.argv.slice(2), '--rounds', 3, 20);
   const results: Record<Backend, RunTimes[]> = { memory: [], redis: [] };
   for (let round = 1; round <= rounds; round++) {
     for (const backend of ['redis', 'memory'] as const) {

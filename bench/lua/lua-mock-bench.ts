@@ -11,14 +11,7 @@ import { acquireLockScript } from '../../src/locks/lock.lua.js';
 import { indexJobScript } from '../../src/index/index.lua.js';
 import { refreshHeartbeatScript } from '../../src/workers/heartbeat.lua.js';
 import type { LuaScript } from '../../src/redis/lua-script.js';
-
-function parseCalls(argv: readonly string[]): number {
-  const i = argv.indexOf('--calls');
-  if (i < 0) return 300;
-  const n = Number(argv[i + 1]);
-  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new Error(`--calls "${argv[i + 1]}" is invalid; accepted values: an integer in [1, 100000]`);
-  return n;
-}
+import { intFlag } from '../common.js';
 
 const elapsed = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
 
@@ -32,7 +25,7 @@ async function perCall(redis: Redis, script: LuaScript, keys: string[], args: (s
 }
 
 async function main(): Promise<void> {
-  const calls = parseCalls(process.argv.slice(2));
+  const calls = intFlag(process.argv.slice(2), '--calls', 300, 100_000);
   const cases: [string, LuaScript, string[], (string | number)[]][] = [
     ['lock acquire (HGETALL, INCR, HSET, PEXPIRE)', acquireLockScript, ['lock', 'fence'], ['owner', 'type', 30_000]],
     ['index job (SADD, HINCRBY)', indexJobScript, ['jobs', 'counts'], ['job-1', 'entity-1']],

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { Redis } from 'ioredis';
 
 /** Redis `CLIENT LIST` parsing and attribution of connections to local processes (Linux /proc). */
 
@@ -111,6 +112,26 @@ export function portOwners(processes: ReadonlyArray<{ label: string; pid: number
   const owners = new Map<number, string>();
   for (const p of processes) for (const port of localPortsOfPid(p.pid, redisPort)) owners.set(port, p.label);
   return (port) => owners.get(port);
+}
+
+/**
+ * Redis connections of `processes` right now: CLIENT LIST over a short-lived admin connection named `adminName`
+ * (left out of the groups), grouped by owner. `total` counts every client, the admin one included.
+ */
+export async function sampleConnections(
+  redisUrl: string,
+  processes: ReadonlyArray<{ label: string; pid: number }>,
+  adminName: string,
+): Promise<{ groups: ConnectionGroup[]; total: number }> {
+  const admin = new Redis(redisUrl, { connectionName: adminName, lazyConnect: true });
+  try {
+    await admin.connect();
+    const clients = parseClientList((await admin.client('LIST')) as string);
+    const owners = portOwners(processes, Number(new URL(redisUrl).port || 6379));
+    return { groups: groupClients(clients.filter((c) => c.name !== adminName), owners), total: clients.length };
+  } finally {
+    admin.disconnect();
+  }
 }
 
 /** Resident set size of a process in bytes from /proc (undefined when unavailable). */

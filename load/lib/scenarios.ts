@@ -23,8 +23,6 @@ export const PROFILES = {
   stress: { entities: 2000, rate: 1000, durationS: 120, nodes: 4, hotVus: 8, hotIterations: 2000, padBytes: 256 },
 } as const satisfies Record<string, LoadProfile>;
 
-export type ProfileName = keyof typeof PROFILES;
-
 export function resolveProfile(name: string): LoadProfile {
   const profile = (PROFILES as Record<string, LoadProfile>)[name];
   if (!profile) throw new Error(`unknown profile "${name}"; accepted: ${Object.keys(PROFILES).join(', ')}`);

@@ -1,6 +1,5 @@
 /** Generic per-entity jobs used by the load scenarios (`POST /entities/:type/:id/jobs`). */
 export const GENERIC_ENTITY_TYPES = ['load'] as const;
-export type GenericEntityType = (typeof GENERIC_ENTITY_TYPES)[number];
 export const GENERIC_JOB_NAME = 'load-step';
 
 /** Job data (entity and seq in the data, as the history recorder reads them). */
