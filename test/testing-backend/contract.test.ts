@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
 import { describe, expect, inject, it } from 'vitest';
+import { waitForValue } from '../support/wait.js';
 import { createWorld } from './world.js';
 
 /**
@@ -50,12 +51,12 @@ describe('contract: in-memory backend vs real Redis', () => {
     const queue = new Queue('contract', { connection, prefix });
     const worker = new Worker('contract', redis.processor, { connection, prefix, autorun: false });
     try {
+      // Connected before the adds: the 300 ms / 600 ms margins then start with the jobs, not with the connection
+      // set-up of a new Worker (which, on a loaded machine, could eat the margin: D then ran before B's retry).
+      await worker.waitUntilReady();
       await addAll(queue);
       void worker.run();
-      const deadline = Date.now() + 10_000;
-      while (redis.order.length < EXPECTED_ATTEMPTS && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 20)); // real Redis runs in real time: poll with a deadline
-      }
+      await waitForValue('every attempt on real Redis', async () => redis.order, (order) => order.length >= EXPECTED_ATTEMPTS, 10_000);
     } finally {
       await worker.close();
       await queue.obliterate({ force: true });
