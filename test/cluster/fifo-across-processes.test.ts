@@ -1,19 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { runProducers, startNodeCluster } from '../../chaos/cluster/cluster-run.js';
-import type { ClusterLauncher } from '../../chaos/cluster/launcher.js';
+import { describe, expect, it } from 'vitest';
+import { runProducers } from '../../chaos/cluster/cluster-run.js';
 import { collectRun, waitForDrain } from '../../chaos/cluster/run-dir.js';
-import { cleanup, FAST, scenario } from './support.js';
+import { FAST, scenario, startTestCluster } from './support.js';
 
 describe('multi-process: 3 producers, 3 nodes', () => {
-  let cluster: ClusterLauncher | undefined;
-  afterEach(async () => {
-    await cleanup(cluster);
-    cluster = undefined;
-  });
-
   it('50 entities x 20 jobs: per-entity FIFO, no overlap, nothing lost', async () => {
     const { run, redisUrl, keyPrefix } = scenario('fifo-3x3');
-    cluster = await startNodeCluster({ run, redisUrl, nodes: 3, settings: { ...FAST, keyPrefix } });
+    const cluster = await startTestCluster({ run, redisUrl, nodes: 3, settings: { ...FAST, keyPrefix } });
 
     await runProducers({ run, redisUrl, producers: 3, entities: 50, jobsPerEntity: 20, settings: { keyPrefix } });
     await waitForDrain(run, { timeoutMs: 30_000, expectJobs: 1000 });

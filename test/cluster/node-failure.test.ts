@@ -1,22 +1,15 @@
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
-import { runProducers, startNodeCluster } from '../../chaos/cluster/cluster-run.js';
-import type { ClusterLauncher } from '../../chaos/cluster/launcher.js';
+import { describe, expect, it } from 'vitest';
+import { runProducers } from '../../chaos/cluster/cluster-run.js';
 import { collectRun, entityExecutions, waitForDrain } from '../../chaos/cluster/run-dir.js';
 import { effectKey } from '../../chaos/cluster/settings.js';
-import { cleanup, FAST, scenario, unlessFails, until } from './support.js';
+import { FAST, scenario, startTestCluster, unlessFails, until } from './support.js';
 
 describe('multi-process: node failures', () => {
-  let cluster: ClusterLauncher | undefined;
-  afterEach(async () => {
-    await cleanup(cluster);
-    cluster = undefined;
-  });
-
   it('SIGKILL mid-job: another node takes over after the heartbeat TTL and re-runs the job before later ones', async () => {
     const { run, redisUrl, keyPrefix } = scenario('sigkill-takeover');
     const settings = { ...FAST, keyPrefix, logJobs: true, jobRules: [{ entityId: 'e-3', seq: 4, delayMs: 1500 }] };
-    cluster = await startNodeCluster({ run, redisUrl, nodes: 3, settings });
+    const cluster = await startTestCluster({ run, redisUrl, nodes: 3, settings });
 
     const producing = runProducers({ run, redisUrl, producers: 1, entities: 8, jobsPerEntity: 10, settings: { keyPrefix } });
     producing.catch(() => undefined); // awaited below; keeps an early failure from being unhandled meanwhile
@@ -51,7 +44,7 @@ describe('multi-process: node failures', () => {
     const settings = {
       ...FAST, keyPrefix, logJobs: true, fencing: true, jobRules: [{ entityId: 'e-0', seq: 2, delayMs: 1500 }],
     };
-    cluster = await startNodeCluster({ run, redisUrl, nodes: 2, settings });
+    const cluster = await startTestCluster({ run, redisUrl, nodes: 2, settings });
 
     const producing = runProducers({ run, redisUrl, producers: 1, entities: 1, jobsPerEntity: 6, settings: { keyPrefix } });
     producing.catch(() => undefined);
@@ -95,7 +88,7 @@ describe('multi-process: node failures', () => {
   it('SIGTERM under load: the node finishes its in-flight jobs, nothing is lost', async () => {
     const { run, redisUrl, keyPrefix } = scenario('sigterm-load');
     const settings = { ...FAST, keyPrefix, logJobs: true, jobMs: 20 };
-    cluster = await startNodeCluster({ run, redisUrl, nodes: 3, settings });
+    const cluster = await startTestCluster({ run, redisUrl, nodes: 3, settings });
 
     const producing = runProducers({
       run, redisUrl, producers: 2, entities: 20, jobsPerEntity: 15, settings: { keyPrefix, ratePerSecond: 60 },

@@ -1,21 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { runProducers, startNodeCluster } from '../../chaos/cluster/cluster-run.js';
-import type { ClusterLauncher, NodeHandle } from '../../chaos/cluster/launcher.js';
+import { describe, expect, it } from 'vitest';
+import { runProducers } from '../../chaos/cluster/cluster-run.js';
+import type { NodeHandle } from '../../chaos/cluster/launcher.js';
 import { collectRun, entityExecutions, waitForDrain } from '../../chaos/cluster/run-dir.js';
 import { entityIdOf } from '../../chaos/cluster/settings.js';
-import { cleanup, FAST, scenario, unlessFails, until } from './support.js';
+import { FAST, scenario, startTestCluster, unlessFails, until } from './support.js';
 
 describe('multi-process: retries, worker races and the unsafe self-test', () => {
-  let cluster: ClusterLauncher | undefined;
-  afterEach(async () => {
-    await cleanup(cluster);
-    cluster = undefined;
-  });
-
   it('a job failing twice (attempts 3) completes before later jobs, even when its node dies between attempts', async () => {
     const { run, redisUrl, keyPrefix } = scenario('retry-order');
     const settings = { ...FAST, keyPrefix, logJobs: true, jobRules: [{ entityId: 'e-2', seq: 3, failTimes: 2, delayMs: 600 }] };
-    cluster = await startNodeCluster({ run, redisUrl, nodes: 2, settings });
+    const cluster = await startTestCluster({ run, redisUrl, nodes: 2, settings });
 
     const producing = runProducers({
       run, redisUrl, producers: 1, entities: 4, jobsPerEntity: 8, settings: { keyPrefix, attempts: 3, backoffMs: 50 },
@@ -51,12 +45,12 @@ describe('multi-process: retries, worker races and the unsafe self-test', () => 
     // No cron: workers come only from the race, so nothing would replace a worker whose heartbeat lapsed while a
     // loaded machine stalled the node's event loop: a longer TTL here (takeover is not what this test is about).
     const settings = { ...FAST, keyPrefix, cronIntervalMs: 0, heartbeatTtlMs: 6000, heartbeatIntervalMs: 1000, raceEntities: entities };
-    cluster = await startNodeCluster({ run, redisUrl, nodes: 2, settings });
+    const cluster = await startTestCluster({ run, redisUrl, nodes: 2, settings });
 
     const at = Date.now() + 300;
     for (const node of cluster.nodes) node.send(`race ${at}`);
     const creations = (node: NodeHandle) => node.linesSoFar().filter((l) => l.startsWith('AQ_CREATE_WORKER '));
-    await until('both nodes reported 20 createWorker results', () => cluster!.nodes.every((n) => creations(n).length === 20), 20_000);
+    await until('both nodes reported 20 createWorker results', () => cluster.nodes.every((n) => creations(n).length === 20), 20_000);
 
     const results = cluster.nodes.flatMap((node) =>
       creations(node).map((line) => {
@@ -83,7 +77,7 @@ describe('multi-process: retries, worker races and the unsafe self-test', () => 
 
   it('self-test: with worker concurrency 3 the checkers report overlaps and FIFO violations', async () => {
     const { run, redisUrl, keyPrefix } = scenario('unsafe-concurrency');
-    cluster = await startNodeCluster({ run, redisUrl, nodes: 2, settings: { ...FAST, keyPrefix, workerConcurrency: 3, jobMs: 40 } });
+    const cluster = await startTestCluster({ run, redisUrl, nodes: 2, settings: { ...FAST, keyPrefix, workerConcurrency: 3, jobMs: 40 } });
     await runProducers({ run, redisUrl, producers: 1, entities: 3, jobsPerEntity: 12, settings: { keyPrefix } });
     await waitForDrain(run, { timeoutMs: 30_000, expectJobs: 36 });
     await cluster.stopAll();

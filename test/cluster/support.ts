@@ -1,5 +1,6 @@
 import { waitFor } from '../support/wait.js';
-import { inject } from 'vitest';
+import { inject, onTestFinished } from 'vitest';
+import { startNodeCluster, type NodeClusterOptions } from '../../chaos/cluster/cluster-run.js';
 import type { ClusterLauncher } from '../../chaos/cluster/launcher.js';
 import { makeRunDir, type RunDir } from '../../chaos/cluster/run-dir.js';
 import type { NodeAppEnvInput } from '../../chaos/cluster/settings.js';
@@ -31,9 +32,13 @@ export function scenario(name: string): Scenario {
   return { run, redisUrl: inject('redisUrl'), keyPrefix: `t-${run.id.replace(/[^\w-]/g, '')}` };
 }
 
-/** Stops the cluster if the test left it running (failure paths); SIGKILL, the history is already on disk. */
-export async function cleanup(cluster: ClusterLauncher | undefined): Promise<void> {
-  await cluster?.stopAll({ graceMs: 0 });
+/** startNodeCluster, stopped when the test ends if it left it running (failure paths); SIGKILL, the history is already on disk. */
+export async function startTestCluster(options: NodeClusterOptions): Promise<ClusterLauncher> {
+  const cluster = await startNodeCluster(options);
+  onTestFinished(async () => {
+    await cluster.stopAll({ graceMs: 0 });
+  });
+  return cluster;
 }
 
 /** Polls `check` until it holds; rejects naming `what` after the deadline (multi-process tests only). */

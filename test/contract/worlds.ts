@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { waitFor } from '../support/wait.js';
+import { scanKeys } from '../core/support.js';
 import { AtomicQueuesModule, type AtomicQueuesConfig } from '@nestjs/atomic-queues';
 import { AtomicQueuesTestingModule, TestClock } from '@nestjs/atomic-queues/testing';
 
@@ -53,12 +54,8 @@ export const redisWorld: MakeContractWorld = async (config) => {
       await moduleRef.close();
       const redis = new Redis(url);
       try {
-        let cursor = '0';
-        do {
-          const [next, batch] = await redis.scan(cursor, 'MATCH', `${keyPrefix}:*`, 'COUNT', 1000);
-          cursor = next;
-          if (batch.length > 0) await redis.del(...batch);
-        } while (cursor !== '0');
+        const left = await scanKeys(redis, `${keyPrefix}:*`);
+        if (left.length > 0) await redis.del(...left);
       } finally {
         redis.disconnect();
       }

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { scanKeys, uniquePrefix, waitFor } from './support.js';
+import { waitForValue } from '../support/wait.js';
+import { scanKeys, uniquePrefix } from './support.js';
 
 const FIXTURE = 'dist/test/core/fixtures/sigterm-app.js';
 
@@ -26,7 +27,7 @@ describe('compiled module in a plain node process', () => {
       child.stdout.on('data', (c: Buffer) => (out += c.toString()));
       child.stderr.on('data', (c: Buffer) => (out += c.toString()));
       const exited = new Promise<[number | null, string | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
-      await waitFor(() => out.includes('started a'), 15_000, `job a to start; output so far:\n${out}`);
+      await waitForValue('job a to start', async () => out, (o) => o.includes('started a'), 15_000);
       child.kill('SIGTERM');
       // Nest closes the app, then re-raises the signal: the process ends by SIGTERM after a full cleanup.
       expect(await exited).toEqual([null, 'SIGTERM']);

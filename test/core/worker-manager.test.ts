@@ -16,6 +16,26 @@ afterEach(async () => {
   await Promise.all(cores.splice(0).map((c) => c.close()));
 });
 
+/**
+ * Starts worker `w` on `node` with a short lock and stall check (another node recovers its job quickly); once the
+ * processor was entered, the node "dies": told to close, it gives up after `waitMs` with the job still active.
+ */
+async function dieMidJob(node: Core, queueName: string, body: () => Promise<void>, waitMs: number): Promise<void> {
+  const entered = deferred();
+  await node.workers.createWorker({
+    workerName: 'w',
+    queueName,
+    processor: async () => {
+      entered.resolve();
+      await body();
+    },
+    config: { lockDuration: 1000, stalledInterval: 300 },
+  });
+  await entered.promise;
+  await node.workers.signalNodeWorkersClose();
+  expect(await node.workers.waitForWorkersToClose(waitMs)).toBe(false);
+}
+
 describe('WorkerManagerService: processing', () => {
   it('runs 100 jobs of one entity one at a time in FIFO order and reports every attempt to observers', async () => {
     const c = core();
@@ -352,20 +372,8 @@ describe('WorkerManagerService: shutdown signals', () => {
     const n1 = core({}, prefix);
     const q = await n1.queues.getOrCreateEntityQueue('order', 'o1');
     const added = await n1.queues.addJob(q.name, 'stuck', {});
-    const started = deferred();
     const never = deferred();
-    await n1.workers.createWorker({
-      workerName: 'w',
-      queueName: q.name,
-      processor: async () => {
-        started.resolve();
-        await never.promise;
-      },
-      config: { lockDuration: 1000, stalledInterval: 300 },
-    });
-    await started.promise;
-    await n1.workers.signalNodeWorkersClose();
-    expect(await n1.workers.waitForWorkersToClose(200)).toBe(false);
+    await dieMidJob(n1, q.name, () => never.promise, 200);
     expect(n1.workers.getLocalWorkerNames()).toEqual([]);
     expect(await (await q.getJob(added.id))?.getState()).toBe('active');
 
@@ -387,19 +395,10 @@ describe('WorkerManagerService: crash during an in-place retry', () => {
     const a = await n1.queues.addJob(q.name, 'A', {}, { attempts: 3, backoff: { type: 'fixed', delay: 60_000 } });
     await n1.queues.addJob(q.name, 'B', {});
     await n1.queues.addJob(q.name, 'C', {});
-    const failedOnce = deferred();
-    await n1.workers.createWorker({
-      workerName: 'w',
-      queueName: q.name,
-      processor: async () => {
-        failedOnce.resolve();
-        throw new Error('first attempt fails');
-      },
-      config: { lockDuration: 1000, stalledInterval: 300 },
-    });
-    await failedOnce.promise; // A now waits 60 s in its backoff, still active: the node "dies" here
-    await n1.workers.signalNodeWorkersClose();
-    expect(await n1.workers.waitForWorkersToClose(100)).toBe(false);
+    // A fails once and then waits 60 s in its backoff, still active: the node "dies" there.
+    await dieMidJob(n1, q.name, async () => {
+      throw new Error('first attempt fails');
+    }, 100);
 
     const n2 = core({ nodeId: 'node-2' }, prefix);
     const q2 = await n2.queues.getOrCreateEntityQueue('order', 'o1');

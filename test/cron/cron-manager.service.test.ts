@@ -12,6 +12,7 @@ import { IndexManagerService, type WorkerState } from '../../src/index/index-man
 import { AtomicQueuesModule } from '../../src/module/atomic-queues.module.js';
 import { ATOMIC_QUEUES_CLOCK, type Clock } from '../../src/ports/clock.js';
 import { ATOMIC_QUEUES_REDIS, type RedisClient } from '../../src/ports/redis.js';
+import { deferred } from '../core/support.js';
 
 /**
  * CronManagerService on real Redis inside real Nest apps (AtomicQueuesModule), one keyPrefix per test.
@@ -258,12 +259,6 @@ describe('CronManagerService.tick', () => {
 });
 
 describe('CronManagerService timers (TestClock)', () => {
-  const deferred = () => {
-    let resolve!: () => void;
-    const promise = new Promise<void>((r) => (resolve = r));
-    return { promise, resolve };
-  };
-
   it('ticks every interval, never overlaps a running tick, survives a failing tick and stops', async () => {
     const clock = new TestClock();
     const node = await startNode('node-a', clock);

@@ -7,6 +7,7 @@ import { IndexManagerService } from '../../src/index/index-manager.service.js';
 import { AtomicQueuesModule } from '../../src/module/atomic-queues.module.js';
 import { QueueManagerService } from '../../src/queues/queue-manager.service.js';
 import { WorkerManagerService } from '../../src/workers/worker-manager.service.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * Two Nest apps (two "nodes") on one Redis and one keyPrefix, both running the cron with real BullMQ workers:
@@ -17,16 +18,6 @@ const apps: TestingModule[] = [];
 afterEach(async () => {
   await Promise.all(apps.splice(0).map((m) => m.close()));
 });
-
-async function deadline<T>(what: string, ms: number, poll: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await poll();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('CronManagerService with real workers on two nodes', () => {
   it('spawns one worker per entity across nodes, and closes it when the entity is idle', async () => {
@@ -69,24 +60,20 @@ describe('CronManagerService with real workers on two nodes', () => {
     expect([...ra.spawned, ...rb.spawned].map((s) => s.entityId).sort()).toEqual(entityIds);
     expect(created.map((c) => c.entityId).sort()).toEqual(entityIds);
 
-    await deadline('all jobs to run', 20_000, async () => (processed.length === 12 ? true : undefined));
+    await waitFor(() => processed.length === 12, 20_000, 'all jobs to run', 50);
     for (const id of entityIds) {
       const runs = processed.filter((p) => p.entityId === id);
       expect(runs.map((r) => r.n)).toEqual([0, 1, 2]);
       expect(new Set(runs.map((r) => r.node)).size).toBe(1);
     }
-    await deadline('the pending-job index to drain', 10_000, async () =>
-      Object.keys(await a.index.getEntitiesWithJobs('order')).length === 0 ? true : undefined,
-    );
+    await waitFor(async () => Object.keys(await a.index.getEntitiesWithJobs('order')).length === 0, 10_000, 'the pending-job index to drain', 50);
 
     // Idle now: the next ticks close every worker (from whichever node sees it first) and spawn nothing.
     const [ia, ib] = await Promise.all([a.cron.tick(), b.cron.tick()]);
     expect([...ia.spawned, ...ib.spawned]).toEqual([]);
     expect([...new Set([...ia.terminated, ...ib.terminated].map((t) => t.entityId))].sort()).toEqual(entityIds);
-    await deadline('the workers to close', 15_000, async () => {
-      const alive = await Promise.all(entityIds.map((id) => a.workers.workerExists(entityWorkerName('order', id))));
-      return alive.every((x) => !x) ? true : undefined;
-    });
+    const names = entityIds.map((id) => entityWorkerName('order', id));
+    await waitFor(async () => !(await a.workers.workersAlive(names)).includes(true), 15_000, 'the workers to close', 50);
     const after = await a.cron.tick();
     expect(after.spawned).toEqual([]);
     expect(after.terminated).toEqual([]);

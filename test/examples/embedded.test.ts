@@ -1,10 +1,8 @@
 import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { waitForValue } from '../support/wait.js';
-import { AppModule } from '../../examples/order-processing/app.module.js';
+import { startApp } from '../../examples/order-processing/bootstrap.js';
 import { loadAppConfig } from '../../examples/order-processing/config.js';
 import type { OrderView } from '../../examples/order-processing/orders/order-store.js';
 
@@ -16,10 +14,7 @@ const connect = vi.spyOn(net.Socket.prototype, 'connect');
 beforeAll(async () => {
   const config = { ...loadAppConfig({}), port: 0, stepDelayMs: 5, cronIntervalMs: 50 };
   expect(config.redisUrl).toBeUndefined();
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
-  app = moduleRef.createNestApplication({ logger: ['error'] });
-  await app.listen(0, '127.0.0.1');
-  base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+  ({ app, url: base } = await startApp(config, ['error']));
 });
 
 afterAll(async () => {

@@ -2,13 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { checkHistory, readEnqueueLog, readJsonlHistory } from '@nestjs/atomic-queues/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { waitForValue } from '../support/wait.js';
-import { AppModule } from '../../examples/order-processing/app.module.js';
+import { startApp } from '../../examples/order-processing/bootstrap.js';
 import type { AppConfig } from '../../examples/order-processing/config.js';
 import type { OrderView } from '../../examples/order-processing/orders/order-store.js';
 
@@ -41,10 +39,7 @@ beforeAll(async () => {
     cronIntervalMs: 100,
     stepDelayMs: STEP_DELAY_MS,
   };
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
-  app = moduleRef.createNestApplication({ logger: ['error'] });
-  await app.listen(0, '127.0.0.1');
-  base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+  ({ app, url: base } = await startApp(config, ['error']));
 });
 
 afterAll(async () => {

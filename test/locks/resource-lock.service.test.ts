@@ -6,6 +6,7 @@ import { resolveConfig } from '../../src/config/atomic-queues-config.js';
 import { AtomicQueuesValidationError } from '../../src/errors.js';
 import { ResourceLockService } from '../../src/locks/resource-lock.service.js';
 import type { RedisClient } from '../../src/ports/redis.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * Every case runs on a real Redis (the suite's private server) and on ioredis-mock, so the Lua stays portable.
@@ -24,11 +25,7 @@ const backends: Backend[] = [
     name: 'real Redis',
     connect: () => new Redis(inject('redisUrl'), { maxRetriesPerRequest: 1 }),
     async expire(svc, type, id, ttlSeconds) {
-      const deadline = Date.now() + ttlSeconds * 1000 + 3000;
-      while ((await svc.getLockOwner(type, id)) !== null) {
-        if (Date.now() > deadline) throw new Error(`lock ${type}/${id} did not expire within ${ttlSeconds}s + 3s`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitFor(async () => (await svc.getLockOwner(type, id)) === null, ttlSeconds * 1000 + 3000, `lock ${type}/${id} to expire`, 50);
     },
   },
   {

@@ -5,34 +5,33 @@ import { createWorld, type World } from './world.js';
 let w: World;
 afterEach(async () => w?.close());
 
-/** Records every attempt as `name#attempt@ms-since-start`. */
-function recorder(world: World) {
+/** Queue `name` with a worker that records every attempt as `name#attempt@ms-since-start`, then runs `body`. */
+function recordedQueue(world: World, name: string, body: (job: Job) => unknown) {
   const start = world.clock.now();
   const log: string[] = [];
-  return {
-    log,
-    record: (job: Job) => log.push(`${job.name}#${job.attemptsMade + 1}@${world.clock.now() - start}`),
-  };
+  const q = world.queue(name);
+  const worker = world.worker(name, async (job) => {
+    log.push(`${job.name}#${job.attemptsMade + 1}@${world.clock.now() - start}`);
+    return body(job);
+  });
+  return { q, worker, log };
 }
 
 describe('in-memory backend: attempts, backoff, retention', () => {
   it('retries with a fixed backoff exactly on the clock', async () => {
     w = createWorld();
-    const q = w.queue('fixed');
-    const r = recorder(w);
-    w.worker('fixed', async (job) => {
-      r.record(job);
+    const { q, log } = recordedQueue(w, 'fixed', (job) => {
       if (job.attemptsMade < 2) throw new Error(`fail ${job.attemptsMade}`);
       return 'ok';
     });
     const job = await q.add('j', {}, { attempts: 3, backoff: { type: 'fixed', delay: 1000 } });
     await w.clock.advance(999);
-    expect(r.log).toEqual(['j#1@0']);
+    expect(log).toEqual(['j#1@0']);
     expect(await q.getJobState(job.id!)).toBe('delayed');
     await w.clock.advance(1);
-    expect(r.log).toEqual(['j#1@0', 'j#2@1000']);
+    expect(log).toEqual(['j#1@0', 'j#2@1000']);
     await w.clock.runUntilIdle();
-    expect(r.log).toEqual(['j#1@0', 'j#2@1000', 'j#3@2000']);
+    expect(log).toEqual(['j#1@0', 'j#2@1000', 'j#3@2000']);
     const done = await q.getJob(job.id!);
     expect(done?.attemptsMade).toBe(3);
     expect(await done?.getState()).toBe('completed');
@@ -40,17 +39,14 @@ describe('in-memory backend: attempts, backoff, retention', () => {
 
   it('retries with an exponential backoff (delay * 2^(n-1)) and fails after the last attempt', async () => {
     w = createWorld();
-    const q = w.queue('expo');
-    const r = recorder(w);
-    const failed: string[] = [];
-    const worker = w.worker('expo', async (job) => {
-      r.record(job);
+    const { q, worker, log } = recordedQueue(w, 'expo', () => {
       throw new Error('always');
     });
+    const failed: string[] = [];
     worker.on('failed', (job, err) => failed.push(`${job?.attemptsMade}:${err.message}`));
     const job = await q.add('e', {}, { attempts: 4, backoff: { type: 'exponential', delay: 100 } });
     await w.clock.runUntilIdle();
-    expect(r.log).toEqual(['e#1@0', 'e#2@100', 'e#3@300', 'e#4@700']);
+    expect(log).toEqual(['e#1@0', 'e#2@100', 'e#3@300', 'e#4@700']);
     expect(failed).toEqual(['1:always', '2:always', '3:always', '4:always']);
     const stored = await q.getJob(job.id!);
     expect(await stored?.getState()).toBe('failed');
@@ -61,10 +57,7 @@ describe('in-memory backend: attempts, backoff, retention', () => {
 
   it('an immediate retry (no backoff) goes behind the jobs already waiting, like the Redis retryJob script', async () => {
     w = createWorld();
-    const q = w.queue('immediate');
-    const r = recorder(w);
-    w.worker('immediate', async (job) => {
-      r.record(job);
+    const { q, log } = recordedQueue(w, 'immediate', (job) => {
       if (job.name === 'a' && job.attemptsMade === 0) throw new Error('once');
     });
     await q.addBulk([
@@ -73,7 +66,7 @@ describe('in-memory backend: attempts, backoff, retention', () => {
       { name: 'c', data: {} },
     ]);
     await w.clock.runUntilIdle();
-    expect(r.log).toEqual(['a#1@0', 'b#1@0', 'c#1@0', 'a#2@0']);
+    expect(log).toEqual(['a#1@0', 'b#1@0', 'c#1@0', 'a#2@0']);
   });
 
   it('removeOnComplete / removeOnFail: true, false, number and {count, age}', async () => {
