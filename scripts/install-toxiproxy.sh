@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Toxiproxy server v2.12.0 into <repo>/.bin/toxiproxy-server with `go install` (no Docker needed).
-# Idempotent: skipped when the binary is present and answers `-version`.
+# Idempotent: skipped when the binary is present and reports the wanted version.
 # Environment: GO (go binary, default: `go` on PATH, else /usr/local/go/bin/go), TOXIPROXY_VERSION (default v2.12.0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +8,7 @@ version="${TOXIPROXY_VERSION:-v2.12.0}"
 bin_dir="$PWD/.bin"
 target="$bin_dir/toxiproxy-server"
 
-if [ -x "$target" ] && "$target" -version >/dev/null 2>&1; then
+if [ -x "$target" ] && "$target" -version 2>&1 | grep -qx "toxiproxy-server version ${version#v}"; then
   echo "toxiproxy-server already installed: $("$target" -version 2>&1 | head -n1) ($target)"
   exit 0
 fi
