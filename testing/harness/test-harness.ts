@@ -84,11 +84,12 @@ export class AtomicQueuesTestHarness implements OnModuleDestroy {
   }
 
   /**
-   * Runs the engine until no job is waiting, prioritized, delayed or active: on a TestClock time jumps from timer
-   * to timer (retries' backoffs, delays, heartbeats, cron ticks, lock expiry), on other clocks it polls. Throws,
-   * listing the jobs left, when that takes more than `maxMs`.
+   * Runs the engine until no job is waiting, prioritized, delayed or active, and returns the history: on a
+   * TestClock time jumps from timer to timer (retries' backoffs, delays, heartbeats, cron ticks, lock expiry),
+   * on other clocks it polls. Throws, listing the jobs left, when that takes more than `maxMs`. Nothing is
+   * removed (unlike BullMQ's `queue.drain()`, which deletes waiting jobs).
    */
-  async runUntilIdle(options: HarnessRunOptions = {}): Promise<void> {
+  async runUntilIdle(options: HarnessRunOptions = {}): Promise<JobExecution[]> {
     const test = this.clockPort instanceof TestClock ? this.clockPort : undefined;
     const maxMs = options.maxMs ?? (test ? 600_000 : 10_000);
     if (!Number.isFinite(maxMs) || maxMs < 0) throw new AtomicQueuesHarnessError(`runUntilIdle: options.maxMs must be a finite number >= 0, got ${maxMs}`);
@@ -98,7 +99,7 @@ export class AtomicQueuesTestHarness implements OnModuleDestroy {
       if (test) await test.settle();
       await this.log.settled();
       const left = this.pendingJobs();
-      if (left.length === 0) return;
+      if (left.length === 0) return this.history();
       const next = test ? test.pending()[0] : undefined;
       const due = test ? next?.due : this.clockPort.now() + 5;
       if (due === undefined || due > deadline) {
@@ -111,12 +112,6 @@ export class AtomicQueuesTestHarness implements OnModuleDestroy {
       if (test) await test.advanceTo(due);
       else await new Promise((resolve) => setTimeout(resolve, 5));
     }
-  }
-
-  /** `runUntilIdle()`, then the history. */
-  async drain(options: HarnessRunOptions = {}): Promise<JobExecution[]> {
-    await this.runUntilIdle(options);
-    return this.history();
   }
 
   /**

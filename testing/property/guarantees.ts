@@ -52,7 +52,7 @@ export async function assertAtomicQueueGuarantees<Ts>(
 }
 
 /**
- * The guarantees as one property: for every generated scenario, a fresh system plays it, drains, and the history
+ * The guarantees as one property: for every generated scenario, a fresh system plays it, runs until idle, and the history
  * passes FIFO per entity, single worker per entity, and no lost / unexpected jobs.
  */
 export function atomicQueueGuaranteesProperty(
