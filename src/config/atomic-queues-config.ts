@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Cluster, Redis } from 'ioredis';
-import { AtomicQueuesConfigError } from '../errors.js';
+import { configRules, isPlainObject, type ValidationRules } from '../validation.js';
 
 /** Redis settings: either an existing ioredis connection (never closed by the module) or connection settings. */
 export interface AtomicQueuesRedisConfig {
@@ -101,40 +101,9 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30000;
 /** BullMQ's priority range. */
 export const MAX_PRIORITY = 2_097_152;
 
-const fail = (path: string, rule: string, value: unknown): never => {
-  throw new AtomicQueuesConfigError(path, rule, value);
-};
-
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function checkKeys(path: string, obj: Record<string, unknown>, allowed: readonly string[]): void {
-  for (const key of Object.keys(obj)) {
-    if (!allowed.includes(key)) fail(`${path ? `${path}.` : ''}${key}`, `is not a known option; accepted: ${allowed.join(', ')}`, obj[key]);
-  }
-}
-
-function objectAt(path: string, value: unknown): Record<string, unknown> | undefined {
-  if (value === undefined) return undefined;
-  if (!isPlainObject(value)) return fail(path, 'must be an object', value);
-  return value;
-}
-
-function integer(path: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isInteger(value)) return fail(path, `must be an integer in [${min}, ${max}]`, value);
-  if (value < min || value > max) return fail(path, `must be an integer in [${min}, ${max}]`, value);
-  return value;
-}
-
-function positiveNumber(path: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) return fail(path, 'must be a finite number > 0', value);
-  return value;
-}
-
-function nonEmptyString(path: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0) return fail(path, 'must be a non-empty string', value);
-  return value;
-}
+// The shared rules of ../validation.ts, throwing AtomicQueuesConfigError; functions that also validate service
+// arguments take the rules to use as a parameter (the caller chooses the error class).
+const { fail, integer, nonEmptyString, object: objectAt, knownKeys: checkKeys } = configRules;
 
 function boolOrCount(path: string, value: unknown): boolean | number | undefined {
   if (value === undefined || typeof value === 'boolean') return value;
@@ -179,27 +148,29 @@ function resolveRedis(value: unknown): AtomicQueuesRedisConfig {
 
 /**
  * Validates worker settings over `base` (module defaults, or the resolved module settings for a per-worker
- * override). `path` prefixes error paths.
+ * override). `path` prefixes error paths. `rules` chooses the error class: configRules (module config,
+ * AtomicQueuesConfigError) or argumentRules (a `createWorker({ config })` argument, AtomicQueuesValidationError).
  */
 export function resolveWorkerDefaults(
   value: unknown,
   base: Readonly<Required<WorkerDefaultsConfig>> = WORKER_DEFAULTS,
   path = 'workerDefaults',
+  rules: ValidationRules = configRules,
 ): Required<WorkerDefaultsConfig> {
-  const obj = objectAt(path, value) ?? {};
-  checkKeys(path, obj, Object.keys(WORKER_DEFAULTS));
+  const obj = rules.object(path, value) ?? {};
+  rules.knownKeys(path, obj, Object.keys(WORKER_DEFAULTS));
   const pick = <K extends keyof WorkerDefaultsConfig>(k: K) => (obj[k] === undefined ? base[k] : obj[k]);
   const out = {
-    concurrency: integer(`${path}.concurrency`, pick('concurrency'), 1),
-    stalledInterval: integer(`${path}.stalledInterval`, pick('stalledInterval'), 1),
-    lockDuration: integer(`${path}.lockDuration`, pick('lockDuration'), 1),
-    maxStalledCount: integer(`${path}.maxStalledCount`, pick('maxStalledCount'), 0),
-    heartbeatTTL: positiveNumber(`${path}.heartbeatTTL`, pick('heartbeatTTL')),
-    heartbeatInterval: integer(`${path}.heartbeatInterval`, pick('heartbeatInterval'), 1),
+    concurrency: rules.integer(`${path}.concurrency`, pick('concurrency'), 1),
+    stalledInterval: rules.integer(`${path}.stalledInterval`, pick('stalledInterval'), 1),
+    lockDuration: rules.integer(`${path}.lockDuration`, pick('lockDuration'), 1),
+    maxStalledCount: rules.integer(`${path}.maxStalledCount`, pick('maxStalledCount'), 0),
+    heartbeatTTL: rules.positiveNumber(`${path}.heartbeatTTL`, pick('heartbeatTTL')),
+    heartbeatInterval: rules.integer(`${path}.heartbeatInterval`, pick('heartbeatInterval'), 1),
   };
-  if (!Number.isInteger(out.heartbeatTTL * 1000)) fail(`${path}.heartbeatTTL`, 'must be a whole number of milliseconds when expressed in seconds (e.g. 1, 1.5, 3)', out.heartbeatTTL);
+  if (!Number.isInteger(out.heartbeatTTL * 1000)) rules.fail(`${path}.heartbeatTTL`, 'must be a whole number of milliseconds when expressed in seconds (e.g. 1, 1.5, 3)', out.heartbeatTTL);
   if (out.heartbeatInterval >= out.heartbeatTTL * 1000) {
-    fail(`${path}.heartbeatInterval`, `must be < heartbeatTTL * 1000 (= ${out.heartbeatTTL * 1000} ms) so a live worker refreshes before its heartbeat expires`, out.heartbeatInterval);
+    rules.fail(`${path}.heartbeatInterval`, `must be < heartbeatTTL * 1000 (= ${out.heartbeatTTL * 1000} ms) so a live worker refreshes before its heartbeat expires`, out.heartbeatInterval);
   }
   return out;
 }

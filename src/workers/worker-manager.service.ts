@@ -16,7 +16,7 @@ import { ATOMIC_QUEUES_QUEUE_DRIVER, type QueueDriver } from '../ports/queue-dri
 import { ATOMIC_QUEUES_REDIS, ATOMIC_QUEUES_REDIS_HEARTBEAT, ATOMIC_QUEUES_REDIS_SUBSCRIBER, type RedisClient } from '../ports/redis.js';
 import { QueueManagerService } from '../queues/queue-manager.service.js';
 import { JobProcessorRegistry } from '../registry/job-processor.registry.js';
-import { assertEntity, assertName } from '../validation.js';
+import { argumentRules, assertEntity, assertName } from '../validation.js';
 import { backoffDelay } from './backoff.js';
 import { releaseHeartbeatScript } from './heartbeat.lua.js';
 import { NodeHeartbeat, type HeartbeatMember } from './node-heartbeat.js';
@@ -121,7 +121,7 @@ export class WorkerManagerService {
     if (options.processor !== undefined && typeof options.processor !== 'function') {
       throw new AtomicQueuesValidationError('processor', 'must be a function (job) => result, or omitted to dispatch through @JobProcessor', options.processor);
     }
-    const settings = resolveWorkerDefaults(options.config, this.config.workerDefaults, 'config');
+    const settings = resolveWorkerDefaults(options.config, this.config.workerDefaults, 'config', argumentRules);
     const entity = options.entity ?? (await this.queues.getQueueEntity(queueName));
     if (entity) assertEntity(entity.entityType, entity.entityId);
     if (this.shuttingDown) return { created: false, workerName, reason: 'shutting-down', owner: this.nodeId };
