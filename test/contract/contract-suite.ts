@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   ATOMIC_QUEUES_CLOCK,
   ATOMIC_QUEUES_CONFIG,
-  ATOMIC_QUEUES_REDIS,
   CronManagerService,
   IndexManagerService,
   JobProcessorRegistry,
@@ -10,13 +9,14 @@ import {
   ResourceLockService,
   WorkerManagerService,
   entityWorkerName,
-  keys,
   type Clock,
-  type RedisClient,
   type JobLifecycleEvent,
   type ResolvedAtomicQueuesConfig,
   type WorkerCloseReason,
 } from '@nestjs/atomic-queues';
+// Internals the contract inspects (not part of the public API).
+import { keys } from '../../src/config/keys.js';
+import { ATOMIC_QUEUES_REDIS, type RedisClient } from '../../src/ports/redis.js';
 import type { ContractConfig, ContractWorld, MakeContractWorld } from './worlds.js';
 
 /** Fast heartbeats so the real-Redis run stays short; the cron only ticks when a test calls tick(). */
