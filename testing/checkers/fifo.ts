@@ -46,6 +46,8 @@ export interface FifoStats {
   rejected: number;
   /** Executions of jobs absent from `enqueued` (reported by checkNoLostOrDuplicated as unexpected). */
   unknownJobs: number;
+  /** Executions of jobs enqueued out of line (`unordered`: delay, priority, LIFO): not ordered against the others. */
+  unordered: number;
 }
 
 export interface FifoOptions {
@@ -102,6 +104,8 @@ interface Ranking {
   label(rank: number): string;
   /** True when the job at a rank may legitimately never run (every add of it had status 'unknown'). */
   optional(rank: number): boolean;
+  /** True for a job enqueued out of line (`unordered`): it has no rank. */
+  unordered(e: JobExecution): boolean;
   violations: FifoViolation[];
 }
 
@@ -109,7 +113,12 @@ function rankingFromEnqueued(enqueued: readonly EnqueuedJob[]): Ranking {
   const ranks = new Map<string, number>();
   const jobs: EnqueuedJob[] = [];
   const known: boolean[] = [];
+  const unordered = new Set<string>();
   for (const job of enqueued) {
+    if (job.unordered !== undefined || unordered.has(job.jobId)) {
+      if (!ranks.has(job.jobId)) unordered.add(job.jobId);
+      continue;
+    }
     const rank = ranks.get(job.jobId);
     if (rank !== undefined) {
       known[rank] ||= job.status !== 'unknown';
@@ -126,6 +135,7 @@ function rankingFromEnqueued(enqueued: readonly EnqueuedJob[]): Ranking {
     size: jobs.length,
     label,
     optional: (r) => !known[r],
+    unordered: (e) => unordered.has(e.jobId),
     violations: [],
   };
 }
@@ -168,6 +178,7 @@ function rankingFromSeq(entity: string, executions: readonly JobExecution[]): Ra
     size: seqs.length,
     label: (r) => `job ${jobBySeq.get(seqs[r]!)} seq ${seqs[r]}`,
     optional: () => false,
+    unordered: () => false,
     violations,
   };
 }
@@ -190,7 +201,8 @@ function checkEntity(
     if (rank !== undefined) ranked.push({ e, rank });
     else if (ranking.mode === 'seq') {
       violations.push({ kind: 'unranked', entity, execution: e, message: `cannot order ${describeExecution(e)}: no seq and no enqueued entry` });
-    } else stats.unknownJobs++;
+    } else if (ranking.unordered(e)) stats.unordered++;
+    else stats.unknownJobs++;
   }
   stats.checked += ranked.length;
   ranked.sort((a, b) => a.e.start - b.e.start || a.rank - b.rank || (a.e.end ?? Infinity) - (b.e.end ?? Infinity));
@@ -264,7 +276,7 @@ export function checkFifoPerEntity(
   enqueued?: readonly EnqueuedJob[],
   options: FifoOptions = {},
 ): FifoResult {
-  const stats: FifoStats = { entities: 0, executions: history.length, checked: 0, rejected: 0, unknownJobs: 0 };
+  const stats: FifoStats = { entities: 0, executions: history.length, checked: 0, rejected: 0, unknownJobs: 0, unordered: 0 };
   const violations: FifoViolation[] = [];
   const enqueuedByEntity = enqueued ? groupByEntity(enqueued) : undefined;
   for (const [entity, executions] of groupByEntity(history)) {
