@@ -266,8 +266,9 @@ function checkEntity(
 
 /**
  * Per-entity FIFO (Kafka-style nonmonotonic / poll-skip detection). Jobs are ordered by their position in
- * `enqueued` (per entity, first occurrence of a jobId) when given, else by `seq`. Executions with
- * `applied === false` are ignored (a fencing sink rejected them). At-least-once re-runs of a job (crashed,
+ * `enqueued` (per entity, first occurrence of a jobId) when given, else by `seq`. Jobs enqueued out of line
+ * (`unordered`: a delay, a priority, LIFO) have no rank: their executions are counted in `stats.unordered`, not
+ * judged. Executions with `applied === false` are ignored (a fencing sink rejected them). At-least-once re-runs of a job (crashed,
  * failed, or duplicated) are fine as long as they start before any later job starts and end before it starts.
  * O(n log n).
  */
