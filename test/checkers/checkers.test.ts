@@ -49,6 +49,16 @@ describe('checkFifoPerEntity', () => {
     expect(checkFifoPerEntity(swapped, enqueued).violations.map((v) => [v.kind, v.execution?.jobId])).toEqual([['nonmonotonic', 'j0']]);
   });
 
+  it('settles the jobs `failedForGood` names (a stalled-out job has no failed attempt), and only those', () => {
+    const enqueued = [enq(E, 0), enq(E, 1), enq(E, 2)];
+    const history = [exec(E, 0, 0, undefined), exec(E, 1, 10, 20), exec(E, 2, 20, 30)]; // j0 crashed, never completed
+    expect(checkFifoPerEntity(history, enqueued).violations.map((v) => [v.kind, v.skipped])).toEqual([['skip', 'job j0 seq 0']]);
+    expect(checkFifoPerEntity(history, enqueued, { allowFinalFailures: true }).ok).toBe(false); // no failed attempt
+    const failedForGood = (job: { entityType: string; entityId: string; jobId: string }) => `${job.entityType}/${job.entityId}/${job.jobId}` === 'order/1/j0';
+    expect(checkFifoPerEntity(history, enqueued, { failedForGood }).violations).toEqual([]);
+    expect(checkFifoPerEntity(history, undefined, { failedForGood }).violations).toEqual([]); // seq ranking too
+  });
+
   it('uses the order of `enqueued` over seq when given', () => {
     const history = [exec(E, 0, 0, 10), exec(E, 2, 10, 20), exec(E, 1, 20, 30)];
     const enqueued = [enq(E, 0), enq(E, 2), enq(E, 1)];

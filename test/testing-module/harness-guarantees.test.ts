@@ -157,3 +157,28 @@ describe('AtomicQueuesTestHarness checks its own history', () => {
     expect((await harness.check()).noLost.excused.map((x) => x.reason)).toEqual(['failed for good (removed on fail)']);
   });
 });
+
+describe('verify after a crash', () => {
+  it('a job that stalled out (failed for good with no processor failure) is reported unless expected', async () => {
+    const { harness, clock, queues, startWorker } = await start({ workerDefaults: { maxStalledCount: 0, heartbeatTTL: 2, lockDuration: 3000 } });
+    const job = await queues.addEntityJob('order', 's1', 'charge', {});
+    await queues.addEntityJob('order', 's1', 'ship', {});
+    await startWorker('s1');
+    await clock.advance(50); // charge in flight
+    await harness.crashWorker(entityWorkerName('order', 's1'));
+    await clock.advance(2_001); // heartbeat gone
+    await startWorker('s1');
+    await harness.runUntilIdle();
+    expect(harness.history().map((e) => [e.jobName, e.outcome])).toEqual([
+      ['charge', 'crashed'],
+      ['ship', 'completed'],
+    ]);
+    const message = await verifyError(harness);
+    expect(message).toContain(
+      `1 job(s) failed for good without a processor failure (allow with harness.expectFailure):\n  order/s1 job ${job.id} charge seq 0: failed for good: job stalled more than allowable limit`,
+    );
+    expect(message).not.toContain('guarantees'); // failed for good: ship may run after it
+    harness.expectFailure('charge');
+    await harness.verify();
+  });
+});

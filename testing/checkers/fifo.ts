@@ -57,6 +57,11 @@ export interface FifoOptions {
    */
   allowFinalFailures?: boolean;
   /**
+   * Jobs known to have failed for good, e.g. from the queue's final state (a job that stalled out has no failed
+   * attempt): settled, so later jobs may run after them. Precise where `allowFinalFailures` is a blanket rule.
+   */
+  failedForGood?: (job: { entityType: string; entityId: string; jobId: string }) => boolean;
+  /**
    * Judge executions by their effect (see `judgedEnd`): an applied execution with a recorded `effectAt` is over at
    * that time, so a later job may start after it even if the earlier executor was paused before it could finish.
    */
@@ -102,6 +107,8 @@ interface Ranking {
   size: number;
   /** Human name of the job at a rank (for skips). */
   label(rank: number): string;
+  /** jobId at a rank. */
+  jobId(rank: number): string | undefined;
   /** True when the job at a rank may legitimately never run (every add of it had status 'unknown'). */
   optional(rank: number): boolean;
   /** True for a job enqueued out of line (`unordered`): it has no rank. */
@@ -134,6 +141,7 @@ function rankingFromEnqueued(enqueued: readonly EnqueuedJob[]): Ranking {
     rankOf: (e) => ranks.get(e.jobId),
     size: jobs.length,
     label,
+    jobId: (r) => jobs[r]?.jobId,
     optional: (r) => !known[r],
     unordered: (e) => unordered.has(e.jobId),
     violations: [],
@@ -177,6 +185,7 @@ function rankingFromSeq(entity: string, executions: readonly JobExecution[]): Ra
     rankOf: (e) => (e.seq === undefined ? undefined : rankBySeq.get(e.seq)),
     size: seqs.length,
     label: (r) => `job ${jobBySeq.get(seqs[r]!)} seq ${seqs[r]}`,
+    jobId: (r) => jobBySeq.get(seqs[r]!),
     optional: () => false,
     unordered: () => false,
     violations,
@@ -242,10 +251,21 @@ function checkEntity(
   }
 
   // Skips: every job ranked below the highest executed one must have completed (or failed for good if allowed).
+  const ref = executions[0];
+  const failedForGood =
+    options.failedForGood && ref
+      ? (r: number) => {
+          const jobId = ranking.jobId(r);
+          return jobId !== undefined && options.failedForGood!({ entityType: ref.entityType, entityId: ref.entityId, jobId });
+        }
+      : undefined;
   if (latest) {
     let firstLater: JobExecution | undefined;
     for (let r = latest.rank; r >= 0; r--) {
-      const settled = (status[r]! & SUCCEEDED) !== 0 || (options.allowFinalFailures === true && (status[r]! & FAILED) !== 0);
+      const settled =
+        (status[r]! & SUCCEEDED) !== 0 ||
+        (options.allowFinalFailures === true && (status[r]! & FAILED) !== 0) ||
+        (failedForGood !== undefined && failedForGood(r));
       const ran = firstStartAtRank[r] !== undefined;
       if (firstLater && !settled && (ran || !ranking.optional(r))) {
         const how = ran ? 'never completed' : 'never ran';

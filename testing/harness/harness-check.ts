@@ -2,7 +2,7 @@ import { checkFifoPerEntity } from '../checkers/fifo.js';
 import type { HistoryCheckResult } from '../checkers/history-check.js';
 import { checkNoLostOrDuplicated } from '../checkers/no-lost.js';
 import { checkSingleWorkerPerEntity } from '../checkers/single-worker.js';
-import type { EnqueuedJob, JobExecution } from '../history.js';
+import { entityKey, type EnqueuedJob, type JobExecution } from '../history.js';
 
 /** Where a job that never completed ended up, as the harness sees it in the store. */
 export type JobFate =
@@ -28,8 +28,8 @@ export const FAILED_FOR_GOOD = 'failed for good';
 /**
  * The three checkers over a harness run, judged by what the module promises:
  * - FIFO and single worker per entity on entity queues only (plain queues promise neither), FIFO ranked by add
- *   order; a job whose retries ran out counts as settled (`allowFinalFailures`: the next job may run), and a job
- *   removed on purpose through the queue API before it completed is left out;
+ *   order; a job that failed for good (its retries ran out, or it stalled out) counts as settled: the next job may
+ *   run after it; a job removed on purpose through the queue API before it completed is left out;
  * - no lost job on every queue: a job that never completed is excused when it is still pending (verify reports
  *   those on their own), failed for good, or was removed through the queue API (Queue#remove, drain, clean,
  *   obliterate). A job gone from the store otherwise is lost.
@@ -37,7 +37,18 @@ export const FAILED_FOR_GOOD = 'failed for good';
 export function checkHarnessRun(run: HarnessRun): HistoryCheckResult {
   const { enqueued, history } = run;
   const queueOf = (job: EnqueuedJob): string => job.queue ?? '';
-  const fateOf = (job: EnqueuedJob, attempts: readonly JobExecution[]): string | undefined => {
+  const keyOf = (job: EnqueuedJob): string => `${queueOf(job)}\u0000${job.jobId}`;
+  const attemptsOf = new Map<string, JobExecution[]>();
+  const completed = new Set<string>();
+  for (const e of history) {
+    const key = `${e.queue}\u0000${e.jobId}`;
+    const list = attemptsOf.get(key);
+    if (list) list.push(e);
+    else attemptsOf.set(key, [e]);
+    if (e.outcome === 'completed' && e.applied !== false) completed.add(key);
+  }
+  /** Why a job that never completed is not lost (see checkNoLostOrDuplicated's `excuse`), or undefined. */
+  const excuse = (job: EnqueuedJob, attempts: readonly JobExecution[]): string | undefined => {
     const fate = run.fate(queueOf(job), job.jobId);
     switch (fate.kind) {
       case 'pending':
@@ -52,15 +63,17 @@ export function checkHarnessRun(run: HarnessRun): HistoryCheckResult {
     }
   };
 
-  const completed = new Set(history.filter((e) => e.outcome === 'completed' && e.applied !== false).map((e) => `${e.queue}\u0000${e.jobId}`));
-  const removedUnfinished = (job: EnqueuedJob) =>
-    !completed.has(`${queueOf(job)}\u0000${job.jobId}`) && run.fate(queueOf(job), job.jobId).kind === 'removed';
-  const entityAdds = enqueued.filter((job) => run.isEntityQueue(queueOf(job)) && !removedUnfinished(job));
+  const unfinished = enqueued.filter((job) => !completed.has(keyOf(job)));
+  const removed = new Set(unfinished.filter((job) => run.fate(queueOf(job), job.jobId).kind === 'removed').map(keyOf));
+  const failed = new Set(
+    unfinished.filter((job) => excuse(job, attemptsOf.get(keyOf(job)) ?? [])?.startsWith(FAILED_FOR_GOOD)).map((job) => `${entityKey(job)}\u0000${job.jobId}`),
+  );
+  const entityAdds = enqueued.filter((job) => run.isEntityQueue(queueOf(job)) && !removed.has(keyOf(job)));
   const entityHistory = history.filter((e) => run.isEntityQueue(e.queue));
 
-  const fifo = checkFifoPerEntity(entityHistory, entityAdds, { allowFinalFailures: true });
+  const fifo = checkFifoPerEntity(entityHistory, entityAdds, { failedForGood: (job) => failed.has(`${entityKey(job)}\u0000${job.jobId}`) });
   const singleWorker = checkSingleWorkerPerEntity(entityHistory);
-  const noLost = checkNoLostOrDuplicated(enqueued, history, { excuse: fateOf });
+  const noLost = checkNoLostOrDuplicated(enqueued, history, { excuse });
   const outcomes: Record<JobExecution['outcome'], number> = { completed: 0, failed: 0, crashed: 0, running: 0 };
   for (const e of history) outcomes[e.outcome]++;
   return {
