@@ -24,8 +24,8 @@ export interface HarnessRunOptions {
   maxMs?: number;
 }
 
-const matches = (m: ExpectedFailure, e: JobExecution): boolean =>
-  typeof m === 'string' ? e.jobName === m : m instanceof RegExp ? m.test(e.jobName) : m(e);
+const matchesName = (m: string | RegExp, jobName: string): boolean => (typeof m === 'string' ? jobName === m : m.test(jobName));
+const matches = (m: ExpectedFailure, e: JobExecution): boolean => (typeof m === 'function' ? m(e) : matchesName(m, e.jobName));
 
 /**
  * Test controller of an `AtomicQueuesTestingModule`: records every add and every attempt of every job
@@ -228,10 +228,10 @@ export class AtomicQueuesTestHarness implements OnModuleDestroy {
     if (problems.length > 0) throw new AtomicQueuesHarnessError(`AtomicQueuesTestHarness.verify() failed:\n${problems.join('\n')}`);
   }
 
-  /** A job that never ran a failing processor is expected when a name/RegExp matcher names it or a predicate accepts its last attempt. */
+  /** A job failed for good with no failing attempt is expected when a matcher names it or a predicate accepts its last attempt. */
   private isExpected(job: EnqueuedJob, attempts: readonly JobExecution[]): boolean {
     const last = attempts.at(-1);
-    return this.expected.some((m) => (typeof m === 'function' ? last !== undefined && m(last) : matches(m, { jobName: job.jobName ?? '' } as JobExecution)));
+    return this.expected.some((m) => (typeof m === 'function' ? last !== undefined && m(last) : matchesName(m, job.jobName ?? '')));
   }
 
   /** Where a job that never completed ended up: still pending, failed for good, removed through the API, or gone. */
