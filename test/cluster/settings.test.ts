@@ -5,7 +5,7 @@ import {
   producerEnv,
   readNodeAppSettings,
   readProducerSettings,
-} from '../../chaos/cluster/settings.js';
+} from '../../toolkit/cluster/settings.js';
 
 const asEnv = (values: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
