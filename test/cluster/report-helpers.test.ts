@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countPerBucket, distribution, histogram, percentile } from '../../toolkit/report/stats.js';
+import { countPerBucket, distribution, histogram, linearTrend, percentile } from '../../toolkit/report/stats.js';
 import { barChart, lineChart } from '../../toolkit/report/svg.js';
 
 describe('stats', () => {
@@ -16,6 +16,23 @@ describe('stats', () => {
     expect(histogram([5, 5], 3).map((b) => b.count)).toEqual([2, 0, 0]);
     expect(countPerBucket([1000, 1500, 3100, 900], 1000, 1000)).toEqual([2, 0, 1]);
     expect(() => histogram([1], 0)).toThrow(/bins must be a positive integer/);
+  });
+});
+
+describe('linearTrend', () => {
+  it('fits a line and reports the growth over the window', () => {
+    const flat = linearTrend([0, 1, 2, 3], [100, 101, 99, 100]);
+    expect(flat.slope).toBeCloseTo(-0.2, 6);
+    expect(flat.ratio).toBeCloseTo(99.7 / 100.3, 6);
+    const growing = linearTrend([0, 60, 120], [100, 130, 160]);
+    expect(growing).toMatchObject({ slope: 0.5, fittedStart: 100, fittedEnd: 160, ratio: 1.6, points: 3 });
+    expect(Number.isNaN(linearTrend([0, 1], [0, 5]).ratio)).toBe(true);
+  });
+
+  it('rejects inputs it cannot fit', () => {
+    expect(() => linearTrend([1], [1])).toThrow('linearTrend needs at least 2 points, got 1');
+    expect(() => linearTrend([1, 1], [1, 2])).toThrow('at least 2 distinct x values');
+    expect(() => linearTrend([1, 2], [1])).toThrow('2 x values for 1 y values');
   });
 });
 
