@@ -11,7 +11,7 @@ export interface SoakOptions {
   /** Producer processes; the entities are split between them. */
   producers: number;
   sampleEveryS: number;
-  /** Samples before this are warm-up: not judged for flatness. */
+  /** Samples before this are warm-up: not judged for flatness (default: see defaultWarmupMinutes). */
   warmupMinutes: number;
   /** A series is flat when its fitted growth over the judged window is at most this many percent. */
   maxGrowthPct: number;
@@ -60,10 +60,16 @@ export function parseSoakArgs(argv: readonly string[]): SoakOptions {
   const entities = num('entities', v.entities, 10_000, { integer: true, min: 1 });
   const producers = num('producers', v.producers, 1, { integer: true, min: 1, max: 16 });
   if (producers > entities) throw new Error(`--producers (${producers}) must not exceed --entities (${entities})\n${SOAK_USAGE}`);
-  const warmupMinutes = num('warmup-minutes', v['warmup-minutes'], Math.min(5, minutes / 4), { min: 0 });
-  if (warmupMinutes >= minutes) throw new Error(`--warmup-minutes (${warmupMinutes}) must be shorter than --minutes (${minutes})\n${SOAK_USAGE}`);
   const rate = num('rate', v.rate, 100, { integer: true, min: 1 });
   if (rate % producers !== 0) throw new Error(`--rate (${rate}/s) must be a multiple of --producers (${producers}): each producer adds rate / producers per second\n${SOAK_USAGE}`);
+  const pass = passMinutes(entities, rate);
+  const warmupMinutes = num('warmup-minutes', v['warmup-minutes'], defaultWarmupMinutes(minutes, pass), { min: 0 });
+  if (warmupMinutes >= minutes) {
+    throw new Error(
+      `--warmup-minutes (${round2(warmupMinutes)}) must be shorter than --minutes (${minutes}); by default the warm-up covers 1.5 passes over ` +
+        `the entities (one pass = ${round2(pass)} min at ${rate}/s): run longer, raise --rate or lower --entities\n${SOAK_USAGE}`,
+    );
+  }
   const options: SoakOptions = {
     minutes,
     entities,
@@ -81,3 +87,14 @@ export function parseSoakArgs(argv: readonly string[]): SoakOptions {
   if (v.maxclients !== undefined) options.maxClients = num('maxclients', v.maxclients, 10_000, { integer: true, min: 1 });
   return options;
 }
+
+const round2 = (v: number) => Math.round(v * 100) / 100;
+
+/** Minutes the producers need to give every entity one job (they go round-robin over the entities). */
+export const passMinutes = (entities: number, rate: number): number => entities / rate / 60;
+
+/**
+ * Default warm-up: a quarter of the run, at most 5 minutes, but never less than 1.5 passes over the entities:
+ * until every entity had a job, Redis keys and memory grow with the per-entity state (queue keys) being created.
+ */
+export const defaultWarmupMinutes = (minutes: number, pass: number): number => Math.max(Math.min(5, minutes / 4), 1.5 * pass);

@@ -24,6 +24,15 @@ describe('soak options', () => {
     expect(parseSoakArgs(['--minutes', '2', '--entities', '2000', '--maxclients', '20000'])).toMatchObject({ minutes: 2, entities: 2000, warmupMinutes: 0.5, maxClients: 20_000 });
   });
 
+  it('warms up for at least 1.5 passes over the entities (per-entity state is still being created before)', () => {
+    // 10,000 entities at 100/s: one pass = 100 s
+    expect(parseSoakArgs(['--minutes', '4']).warmupMinutes).toBeCloseTo(2.5, 6);
+    expect(() => parseSoakArgs(['--minutes', '2'])).toThrow(
+      '--warmup-minutes (2.5) must be shorter than --minutes (2); by default the warm-up covers 1.5 passes over the entities (one pass = 1.67 min at 100/s)',
+    );
+    expect(parseSoakArgs(['--minutes', '2', '--warmup-minutes', '1']).warmupMinutes).toBe(1);
+  });
+
   it('rejects bad values naming the flag and what is accepted', () => {
     expect(() => parseSoakArgs(['--minutes', '0'])).toThrow('--minutes "0" is invalid; accepted values: a number > 0');
     expect(() => parseSoakArgs(['--entities', '1.5'])).toThrow('--entities "1.5" is invalid; accepted values: an integer >= 1');
