@@ -145,15 +145,15 @@ export class RedisConnectionWatch {
 
   /**
    * Runs an operation that needs Redis (`what` names it in errors). While the connection is down it first waits
-   * for it to come back; if it stays down for `redis.commandTimeoutMs` (before or during the operation) the call
-   * fails with AtomicQueuesConnectionError instead of waiting for ever in ioredis' offline queue. Connection
-   * errors of the operation itself are reported as AtomicQueuesConnectionError too.
+   * up to `redis.commandTimeoutMs` for it to come back (then fails, nothing sent); if the connection goes down
+   * during the operation and stays down that long, the call fails too, instead of waiting for ever in ioredis'
+   * offline queue. Either way: AtomicQueuesConnectionError, as for connection errors of the operation itself.
    */
   async guard<T>(what: string, op: () => Promise<T>): Promise<T> {
     const ms = this.timeouts.commandTimeoutMs;
     if (this.down) {
-      await this.waitUntil(() => !this.down, this.downSince + ms - Date.now(), () =>
-        new AtomicQueuesConnectionError(this.address, `${what} failed: the connection has been down for ${ms} ms (redis.commandTimeoutMs); nothing was sent`, this.lastCause()),
+      await this.waitUntil(() => !this.down, ms, () =>
+        new AtomicQueuesConnectionError(this.address, `${what} failed: the connection stayed down for ${ms} ms (redis.commandTimeoutMs); nothing was sent`, this.lastCause()),
       );
     }
     return new Promise<T>((resolve, reject) => {
@@ -169,7 +169,7 @@ export class RedisConnectionWatch {
                 this.lastCause(),
               ),
             );
-          }, Math.max(0, this.downSince + ms - Date.now()));
+          }, ms);
         } else if (!this.down && timer) {
           clearTimeout(timer);
           timer = undefined;
