@@ -50,6 +50,7 @@ interface Watched {
 export class RedisConnectionWatch {
   private readonly clients = new Map<RedisClient, Watched>();
   private readonly listeners = new Set<() => void>();
+  private readonly reconnectListeners = new Set<() => void>();
   private connected = false;
   private down = false;
   private downSince = 0;
@@ -114,6 +115,12 @@ export class RedisConnectionWatch {
   stop(): void {
     this.stopped = true;
     for (const client of [...this.clients.keys()]) this.unwatch(client);
+  }
+
+  /** Calls `listener` after each reconnection (the server may have restarted and lost its data). */
+  onReconnected(listener: () => void): () => void {
+    this.reconnectListeners.add(listener);
+    return () => this.reconnectListeners.delete(listener);
   }
 
   /** True while a watched connection is lost. */
@@ -211,6 +218,7 @@ export class RedisConnectionWatch {
     } else if (!lost && this.down) {
       this.down = false;
       if (!this.stopped) this.logger.log(`reconnected to Redis at ${this.address} after ${Date.now() - this.downSince} ms`);
+      for (const listener of [...this.reconnectListeners]) listener();
     }
     for (const listener of [...this.listeners]) listener();
   }

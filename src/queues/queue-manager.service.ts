@@ -47,7 +47,11 @@ export class QueueManagerService {
     private readonly index: IndexManagerService,
     /** Bounds calls made while Redis is unreachable (absent in-memory: nothing to wait for). */
     @Optional() @Inject(RedisConnectionWatch) private readonly connection?: RedisConnectionWatch,
-  ) {}
+  ) {
+    // A Redis that restarted without persistence lost the queues' global concurrency and index entries: the
+    // next add of each entity queue runs its setup again (idempotent, one round trip).
+    connection?.onReconnected(() => this.ready.clear());
+  }
 
   /**
    * The entity's queue, cached per name, returned at once (no `await` needed; awaiting it works too: a Queue is

@@ -100,6 +100,9 @@ describe('Redis unreachable', () => {
     await waitFor(() => logger.redis().length === 3, 10_000, 'the reconnected line');
     expect(logger.redis()[2]).toMatch(new RegExp(`^log: reconnected to Redis at ${address.replace(/\./g, '\\.')} after \\d+ ms$`));
     await queues.addEntityJob('order', 'o3', 'after', {});
+    // The restarted server lost everything (no persistence): o1's setup ran again before its next job.
+    await queues.addEntityJob('order', 'o1', 'after', {});
+    expect(await queues.getOrCreateEntityQueue('order', 'o1').getGlobalConcurrency()).toBe(1);
     expect(logger.redis()).toHaveLength(3);
   });
 });
