@@ -14,6 +14,7 @@ describe('QueueManagerService', () => {
     expect(a).toBe(b);
     expect(a.name).toBe('order-o1-queue');
     expect(await core.queues.getOrCreateEntityQueue('order', 'o1')).toBe(a);
+    await core.queues.getJobCounts(a.name); // calls through the service wait for the queue's setup
     expect(await a.getGlobalConcurrency()).toBe(1);
     expect(await core.index.getEntityQueues('order')).toEqual({ o1: 'order-o1-queue' });
     expect(await core.queues.getQueueEntity('order-o1-queue')).toEqual({ entityType: 'order', entityId: 'o1' });
@@ -141,7 +142,8 @@ describe('QueueManagerService', () => {
 
     it('job name, data, options', async () => {
       core = makeCore();
-      const q = await core.queues.getOrCreateEntityQueue('order', 'o1');
+      const q = core.queues.getOrCreateEntityQueue('order', 'o1');
+      await core.queues.getJobCounts(q.name); // its setup (concurrency, index entry) is written by now
       const before = await core.keys();
       await expect(core.queues.addJob(q.name, '', {})).rejects.toThrow(/jobName: must be a non-empty string/);
       await expect(core.queues.addJob(q.name, 42 as never, {})).rejects.toThrow(/jobName/);
