@@ -27,9 +27,14 @@ afterEach(async () => {
   await Promise.allSettled(servers.splice(0).map((s) => s.stop()));
 });
 
-async function boot(config: AtomicQueuesConfig, logger: LoggerService): Promise<TestingModule> {
+async function compile(config: AtomicQueuesConfig, logger: LoggerService): Promise<TestingModule> {
   const app = await Test.createTestingModule({ imports: [AtomicQueuesModule.forRoot(config)] }).setLogger(logger).compile();
   apps.push(app);
+  return app;
+}
+
+async function boot(config: AtomicQueuesConfig, logger: LoggerService): Promise<TestingModule> {
+  const app = await compile(config, logger);
   await app.init();
   return app;
 }
@@ -46,8 +51,9 @@ describe('Redis unreachable', () => {
     const port = await getFreePort(); // nothing listens there
     const logger = new CapturingLogger();
     const prints = consolePrints();
+    const app = await compile({ redis: { host: '127.0.0.1', port, connectTimeoutMs: 1000 }, keyPrefix: uniquePrefix() }, logger);
     const started = Date.now();
-    const err = await boot({ redis: { host: '127.0.0.1', port, connectTimeoutMs: 1000 }, keyPrefix: uniquePrefix() }, logger).catch((e: unknown) => e);
+    const err = await app.init().catch((e: unknown) => e); // bootstrap: onModuleInit of the module's connections
     const elapsed = Date.now() - started;
     expect(err).toBeInstanceOf(AtomicQueuesConnectionError);
     const error = err as AtomicQueuesConnectionError;

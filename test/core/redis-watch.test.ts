@@ -33,8 +33,8 @@ describe('bootstrap with a user connection (redis.connection)', () => {
     const port = await getFreePort();
     const connection = new Redis({ port, lazyConnect: true, retryStrategy: () => 200 });
     connection.on('error', () => undefined);
-    const started = Date.now();
     const app = await Test.createTestingModule({ imports: [AtomicQueuesModule.forRoot({ redis: { connection, connectTimeoutMs: 600 } })] }).compile();
+    const started = Date.now();
     const err = await app.init().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AtomicQueuesConnectionError);
     expect((err as Error).message).toMatch(new RegExp(`^Redis at localhost:${port}: not reachable within 600 ms .*ECONNREFUSED`));
