@@ -1,19 +1,26 @@
-import { Queue, Worker, type Processor } from 'bullmq';
+import { Queue, QueueKeys, RedisQueueBackend, Worker, createRedisBackend, type Processor } from 'bullmq';
 import type { AtomicQueuesRedisConfig } from '../config/atomic-queues-config.js';
+import type { JobWaiter } from '../engine/job-waiter.js';
+import { withJobWaiter } from '../engine/worker-backend.js';
 import type { DriverQueueOptions, DriverWorkerOptions, QueueDriver } from '../ports/queue-driver.js';
 import type { RedisClient } from '../ports/redis.js';
+import { recoverOrphansScript } from './recover-orphans.lua.js';
 import { closeRedisClient, createRedisClient } from './redis-client.js';
 
 /**
  * Production queue driver: BullMQ on Redis. All queues share one command connection; all workers share one
- * connection with `maxRetriesPerRequest: null` (BullMQ adds a blocking connection per worker). Both are
- * created (lazily) by the driver and closed by `close()` (after the services closed their queues and
- * workers); a user's `redis.connection` is only duplicated.
+ * connection with `maxRetriesPerRequest: null`. A worker given a JobWaiter (every entity worker) opens no
+ * blocking connection: its backend is a sibling on the shared worker connection (BullMQ's scripts are loaded
+ * and the server version read once, not per worker) and it waits for jobs through the waiter. A worker without
+ * a waiter is plain BullMQ (its own blocking connection). Connections are created lazily and closed by `close()`
+ * (after the services closed their queues and workers); a user's `redis.connection` is only duplicated.
  */
 export class RedisQueueDriver implements QueueDriver {
   readonly kind = 'redis' as const;
   private queueConnection?: RedisClient;
   private workerConnection?: RedisClient;
+  /** Owns nothing but the RedisConnection wrapper of the shared worker connection. */
+  private root?: RedisQueueBackend;
 
   constructor(private readonly redis: Readonly<AtomicQueuesRedisConfig>) {}
 
@@ -22,14 +29,29 @@ export class RedisQueueDriver implements QueueDriver {
     return new Queue(name, { ...options, connection: this.queueConnection });
   }
 
-  createWorker(name: string, processor: Processor, options: DriverWorkerOptions): Worker {
+  createWorker(name: string, processor: Processor, options: DriverWorkerOptions, waiter?: JobWaiter): Worker {
     this.workerConnection ??= createRedisClient(this.redis, { maxRetriesPerRequest: null, connectionName: 'aq:workers' });
-    return new Worker(name, processor, { ...options, connection: this.workerConnection });
+    const connection = this.workerConnection;
+    if (!waiter) return new Worker(name, processor, { ...options, connection });
+    this.root ??= createRedisBackend('aq-engine', { connection } as Parameters<typeof createRedisBackend>[1]) as RedisQueueBackend;
+    const shared = this.root.connection;
+    return new Worker(name, processor, { ...options, connection }, (queueName, opts) => {
+      const queueKeys = new QueueKeys((opts as { prefix?: string }).prefix);
+      const base = new RedisQueueBackend(shared, queueName, queueKeys.getKeys(queueName), (type) => queueKeys.toKey(queueName, type), opts, undefined, false);
+      return withJobWaiter(base, waiter);
+    });
+  }
+
+  async recoverOrphanedJobs(queueName: string, prefix: string): Promise<number> {
+    this.queueConnection ??= createRedisClient(this.redis, { connectionName: 'aq:queues' });
+    const k = new QueueKeys(prefix).getKeys(queueName);
+    return Number(await recoverOrphansScript.run(this.queueConnection, [k.active, k.stalled, k['stalled-check']], [`${prefix}:${queueName}:`]));
   }
 
   async close(): Promise<void> {
     const conns = [this.queueConnection, this.workerConnection].filter((c): c is RedisClient => c !== undefined);
     this.queueConnection = this.workerConnection = undefined;
+    this.root = undefined;
     await Promise.allSettled(conns.map(closeRedisClient));
   }
 }

@@ -2,6 +2,8 @@ import { Global, Module, type DynamicModule, type InjectionToken, type ModuleMet
 import { DiscoveryModule } from '@nestjs/core';
 import { ATOMIC_QUEUES_CONFIG, resolveConfig, type AtomicQueuesConfig, type ResolvedAtomicQueuesConfig } from '../config/atomic-queues-config.js';
 import { CronManagerService } from '../cron/cron-manager.service.js';
+import { EngineSignals } from '../engine/engine-signals.service.js';
+import { EntityDispatcher } from '../engine/entity-dispatcher.service.js';
 import { RedisQueueDriver } from '../drivers/redis-queue-driver.js';
 import { IndexManagerService } from '../index/index-manager.service.js';
 import { ResourceLockService } from '../locks/resource-lock.service.js';
@@ -30,7 +32,7 @@ export const ATOMIC_QUEUES_SERVICES = [
  * reuse them with other port implementations (the testing module does). Needs DiscoveryModule imported.
  */
 export function atomicQueuesServiceProviders(): Provider[] {
-  return [...ATOMIC_QUEUES_SERVICES, AtomicQueuesLifecycle];
+  return [...ATOMIC_QUEUES_SERVICES, EngineSignals, EntityDispatcher, AtomicQueuesLifecycle];
 }
 
 /** Production port providers: SystemClock, ioredis connections from the config, BullMQ on Redis. */

@@ -4,6 +4,7 @@ import type { JobsOptions, Queue } from 'bullmq';
 import { ATOMIC_QUEUES_CONFIG, resolveJobOptions, type ResolvedAtomicQueuesConfig } from '../config/atomic-queues-config.js';
 import { entityQueueName } from '../config/keys.js';
 import { AtomicQueuesConfigError, AtomicQueuesValidationError } from '../errors.js';
+import { EngineSignals } from '../engine/engine-signals.service.js';
 import { IndexManagerService } from '../index/index-manager.service.js';
 import { ATOMIC_QUEUES_QUEUE_DRIVER, type QueueDriver } from '../ports/queue-driver.js';
 import { assertEntity, assertJsonSerializable, assertName, assertNonEmptyString } from '../validation.js';
@@ -40,6 +41,7 @@ export class QueueManagerService {
     @Inject(ATOMIC_QUEUES_QUEUE_DRIVER) private readonly driver: QueueDriver,
     @Inject(ATOMIC_QUEUES_CONFIG) private readonly config: ResolvedAtomicQueuesConfig,
     private readonly index: IndexManagerService,
+    private readonly signals: EngineSignals,
   ) {}
 
   /** The entity's queue, created (global concurrency set, queue indexed) on first use and cached per name. */
@@ -128,13 +130,25 @@ export class QueueManagerService {
     // Index first (with our own id) so a job can never finish before it is counted.
     const jobId = options.jobId ?? randomUUID();
     await this.index.indexJob(entity.entityType, entity.entityId, jobId);
+    let job;
     try {
-      const job = await queue.add(jobName, data, { ...options, jobId });
-      return { id: String(job.id), name: jobName, queueName };
+      job = await queue.add(jobName, data, { ...options, jobId });
     } catch (err) {
       await this.index.unindexJob(entity.entityType, entity.entityId, jobId).catch(() => undefined);
       throw err;
     }
+    // Wake the entity's worker where it runs, or mark the entity ready so a node with room takes it now.
+    await this.signals.jobAdded(entity, queueName, typeof options.delay === 'number' ? options.delay : 0);
+    return { id: String(job.id), name: jobName, queueName };
+  }
+
+  /** Run time (ms) of the queue's earliest delayed job, or undefined when it has none. */
+  async nextDelayedAt(queueName: string): Promise<number | undefined> {
+    assertName('queueName', queueName);
+    const { queue } = await this.openQueue(queueName);
+    const [first] = await queue.getJobs(['delayed'], 0, 0, true);
+    if (!first) return undefined;
+    return first.timestamp + (first.delay ?? first.opts.delay ?? 0);
   }
 
   async getJobCounts(queueName: string): Promise<JobCounts> {
