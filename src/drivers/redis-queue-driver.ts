@@ -22,18 +22,30 @@ export class RedisQueueDriver implements QueueDriver {
   /** Owns nothing but the RedisConnection wrapper of the shared worker connection. */
   private root?: RedisQueueBackend;
 
-  constructor(private readonly redis: Readonly<AtomicQueuesRedisConfig>) {}
+  constructor(
+    private readonly redis: Readonly<AtomicQueuesRedisConfig>,
+    /** Names the connections `aq:<nodeId>:queues` / `aq:<nodeId>:workers` (CLIENT LIST shows whose they are). */
+    private readonly nodeId?: string,
+  ) {}
+
+  private connectionName(kind: 'queues' | 'workers'): string {
+    return this.nodeId ? `aq:${this.nodeId}:${kind}` : `aq:${kind}`;
+  }
 
   createQueue(name: string, options: DriverQueueOptions): Queue {
-    this.queueConnection ??= createRedisClient(this.redis, { connectionName: 'aq:queues' });
+    this.queueConnection ??= createRedisClient(this.redis, { connectionName: this.connectionName('queues') });
     return new Queue(name, { ...options, connection: this.queueConnection });
   }
 
   createWorker(name: string, processor: Processor, options: DriverWorkerOptions, waiter?: JobWaiter): Worker {
-    this.workerConnection ??= createRedisClient(this.redis, { maxRetriesPerRequest: null, connectionName: 'aq:workers' });
+    this.workerConnection ??= createRedisClient(this.redis, { maxRetriesPerRequest: null, connectionName: this.connectionName('workers') });
     const connection = this.workerConnection;
     if (!waiter) return new Worker(name, processor, { ...options, connection });
-    this.root ??= createRedisBackend('aq-engine', { connection } as Parameters<typeof createRedisBackend>[1]) as RedisQueueBackend;
+    if (!this.root) {
+      this.root = createRedisBackend('aq-engine', { connection } as Parameters<typeof createRedisBackend>[1]) as RedisQueueBackend;
+      // BullMQ re-emits the connection's errors here; the Workers report them to their own listeners already.
+      this.root.on('error', () => undefined);
+    }
     const shared = this.root.connection;
     return new Worker(name, processor, { ...options, connection }, (queueName, opts) => {
       const queueKeys = new QueueKeys((opts as { prefix?: string }).prefix);
@@ -43,7 +55,7 @@ export class RedisQueueDriver implements QueueDriver {
   }
 
   async recoverOrphanedJobs(queueName: string, prefix: string): Promise<number> {
-    this.queueConnection ??= createRedisClient(this.redis, { connectionName: 'aq:queues' });
+    this.queueConnection ??= createRedisClient(this.redis, { connectionName: this.connectionName('queues') });
     const k = new QueueKeys(prefix).getKeys(queueName);
     return Number(await recoverOrphansScript.run(this.queueConnection, [k.active, k.stalled, k['stalled-check']], [`${prefix}:${queueName}:`]));
   }

@@ -91,10 +91,12 @@ export class EngineSignals {
    */
   async jobAdded(entity: EntityRef, queueName: string, delayMs = 0): Promise<void> {
     const mine = this.local.get(queueName);
-    if (mine && !mine.waiter.isReleasing) {
+    if (mine?.waiter.isOpen) {
       mine.waiter.wake();
       return;
     }
+    // Not served here, or being released/closed here: the release/close re-checks the queue after dropping the
+    // heartbeat, and this ready mark brings whichever node can claim the entity once it is free.
     try {
       await this.markReady(entity, this.clock.now() + Math.max(0, delayMs));
     } catch (err) {

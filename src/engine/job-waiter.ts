@@ -53,6 +53,11 @@ export class JobWaiter {
     return this.releasing;
   }
 
+  /** Serving its entity: a wake-up will make it fetch (not closed, no release deciding). */
+  get isOpen(): boolean {
+    return !this.closed && !this.releasing;
+  }
+
   /** The worker took a job: it is busy again. */
   markBusy(): void {
     this.idleSince = undefined;

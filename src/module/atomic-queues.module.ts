@@ -45,7 +45,7 @@ function productionPortProviders(): Provider[] {
     { provide: ATOMIC_QUEUES_REDIS_HEARTBEAT, useFactory: (c: AtomicQueuesConnections) => c.heartbeat, inject: [AtomicQueuesConnections] },
     {
       provide: ATOMIC_QUEUES_QUEUE_DRIVER,
-      useFactory: (config: ResolvedAtomicQueuesConfig) => new RedisQueueDriver(config.redis),
+      useFactory: (config: ResolvedAtomicQueuesConfig) => new RedisQueueDriver(config.redis, config.nodeId),
       inject: [ATOMIC_QUEUES_CONFIG],
     },
   ];

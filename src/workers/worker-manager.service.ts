@@ -136,6 +136,9 @@ export class WorkerManagerService {
     const settings = resolveWorkerDefaults(options.config, this.config.workerDefaults, 'config');
     const entity = options.entity ?? (await this.queues.getQueueEntity(queueName));
     if (entity) assertEntity(entity.entityType, entity.entityId);
+    const existing = this.workers.get(workerName);
+    // A local worker of the name that is closing (released, signalled) gives way: wait for it, then claim anew.
+    if (existing?.closing && !this.shuttingDown) await existing.closing;
     if (this.shuttingDown) return { created: false, workerName, reason: 'shutting-down', owner: this.nodeId };
     if (this.workers.has(workerName)) return { created: false, workerName, reason: 'alive', owner: this.nodeId };
     const managedSpawn = entity !== undefined && isEngineSpawn();
@@ -440,6 +443,8 @@ export class WorkerManagerService {
 
   private async finishClose(managed: ManagedWorker, reason: WorkerCloseReason, force: boolean): Promise<void> {
     const { name, entity } = managed;
+    // No more wake-ups for it: jobs added from now on mark the entity ready (see the re-check below).
+    managed.waiter.close();
     try {
       if (force) {
         managed.forced = true;
@@ -473,8 +478,9 @@ export class WorkerManagerService {
     }
     if (entity && reason !== 'heartbeat-lost') {
       await this.safely('drop lease', () => this.redis.zrem(keys.leases(this.config.keyPrefix), leaseMember(entity, name)));
-      // Work left behind by a node going down is taken by another node at once, not at the next cron tick.
-      if (reason === 'node-shutdown' || managed.forced) await this.safely('mark ready', () => this.signals.markReady(entity, this.clock.now()));
+      // Work left behind (a job added while closing, a node going down) is taken by a node at once, not at the
+      // next cron tick. An idle release did this re-check itself, after dropping the heartbeat.
+      if (reason !== 'idle') await this.safely('re-check', () => this.markReadyIfWork(managed.queueName, entity));
     }
     // After a lost heartbeat the name may already belong to a worker elsewhere: leave its index entry alone.
     const takenOver = reason === 'heartbeat-lost' && (await this.safely('read owner', () => this.workerExists(name))) !== false;
@@ -518,6 +524,13 @@ export class WorkerManagerService {
     }
     void this.closeWorker(managed.name, 'idle');
     return true;
+  }
+
+  /** Marks the entity ready (now, or when its earliest delayed job is due) if its queue still holds work. */
+  private async markReadyIfWork(queueName: string, entity: { entityType: string; entityId: string }): Promise<void> {
+    const counts = await this.queues.getJobCounts(queueName);
+    if (counts.waiting + counts.prioritized + counts.active > 0) await this.signals.markReady(entity, this.clock.now());
+    else if (counts.delayed > 0) await this.signals.markReady(entity, (await this.queues.nextDelayedAt(queueName)) ?? this.clock.now());
   }
 
   /**
