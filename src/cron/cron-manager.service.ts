@@ -35,6 +35,7 @@ type Fail = (stage: CronTickError['stage'], error: unknown, entityId?: string) =
 export class CronManagerService {
   private readonly logger = new Logger('AtomicQueues:CronManager');
   private readonly registrations = new Map<string, Registration>();
+  private readonly registrationListeners = new Set<(entityType: string) => void>();
   private intervalMs?: number;
   private timer?: ClockTimer;
   private inFlight?: Promise<CronTickReport>;
@@ -58,6 +59,13 @@ export class CronManagerService {
       throw new AtomicQueuesValidationError('entityType', 'is already registered; call unregisterEntityType first to replace it', reg.entityType);
     }
     this.registrations.set(reg.entityType, reg);
+    for (const listener of this.registrationListeners) listener(reg.entityType);
+  }
+
+  /** Called after each registerEntityType (the engine's dispatcher looks for ready entities of the new type). */
+  onEntityTypeRegistered(listener: (entityType: string) => void): () => void {
+    this.registrationListeners.add(listener);
+    return () => this.registrationListeners.delete(listener);
   }
 
   /** Stops managing an entity type (its running workers are left alone). Throws for an unknown type. */

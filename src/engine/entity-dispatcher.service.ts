@@ -10,6 +10,8 @@ import { leaseMember, parseEntityRef } from './leases.js';
 
 /** Entities taken per script call. */
 const TAKE_BATCH = 32;
+/** Random delay (ms) before taking after a signal, so idle nodes share a burst of new entities. */
+const JITTER_MS = 4;
 /** Expired leases examined per poll. */
 const REAP_BATCH = 200;
 /** How long a reaped entity's orphan flag lives (the next owner normally takes it within a poll). */
@@ -47,6 +49,7 @@ export class EntityDispatcher implements OnApplicationBootstrap {
   private spawning = 0;
   private cursor = 0;
   private unsubscribeSlots?: () => void;
+  private unsubscribeTypes?: () => void;
   readonly stats: DispatcherStats = { taken: 0, spawned: 0, reaped: 0, polls: 0 };
 
   constructor(
@@ -72,6 +75,8 @@ export class EntityDispatcher implements OnApplicationBootstrap {
     this.running = true;
     this.subscriber.on('message', this.onMessage);
     this.unsubscribeSlots = this.signals.onSlotFreed(() => this.kick());
+    // Entities may be ready before their type is registered (jobs added at start-up): look as soon as it is.
+    this.unsubscribeTypes = this.cron.onEntityTypeRegistered(() => this.kick(true));
     try {
       await this.subscriber.subscribe(this.signals.readyChannel);
     } catch (err) {
@@ -87,6 +92,7 @@ export class EntityDispatcher implements OnApplicationBootstrap {
     this.running = false;
     this.subscriber.off('message', this.onMessage);
     this.unsubscribeSlots?.();
+    this.unsubscribeTypes?.();
     for (const t of [this.pollTimer, this.dueTimer?.timer, this.kickTimer]) this.clock.clear(t);
     this.pollTimer = this.kickTimer = this.dueTimer = undefined;
     this.subscriber.unsubscribe(this.signals.readyChannel).catch(() => undefined);
@@ -129,7 +135,9 @@ export class EntityDispatcher implements OnApplicationBootstrap {
     }
     const { maxActiveEntitiesPerNode, pollInterval } = this.config.engine;
     const load = (this.signals.activeManaged + this.spawning) / maxActiveEntitiesPerNode;
-    const delay = now ? 0 : Math.round(Math.min(50, pollInterval / 4) * Math.min(1, load));
+    // A few ms of jitter decide races between idle nodes at random (Redis delivers a message to the subscribers
+    // in the same order every time); a loaded node waits longer, so nodes with room take new entities first.
+    const delay = now ? 0 : Math.round(Math.random() * JITTER_MS + Math.min(50, pollInterval / 4) * Math.min(1, load));
     this.kickTimer = this.clock.setTimeout(() => {
       this.kickTimer = undefined;
       this.runTakes();

@@ -263,6 +263,37 @@ export class WorkerManagerService {
     return managed.closing;
   }
 
+  /**
+   * Failure-injection seam (tests, chaos tooling): makes one local worker behave as if this process had died.
+   * Nothing more is written for it — no heartbeat refresh (the key expires after its TTL), no lease refresh, no
+   * release, no index update — and its BullMQ worker is cut off from the datastore, so its in-flight job keeps its
+   * lock until the lock expires and is then recovered by a live worker (or at once by the lease reaper's takeover).
+   * The service forgets the worker, so a replacement of the same name can be created here once the heartbeat is
+   * gone. Late lifecycle events of the dead worker's processor carry `incarnation` (default: its name) as workerName.
+   */
+  async crashLocalWorker(workerName: string, options: { incarnation?: string } = {}): Promise<void> {
+    assertName('workerName', workerName);
+    const managed = this.workers.get(workerName);
+    if (!managed) {
+      throw new AtomicQueuesValidationError('workerName', `is not a live worker of this node (live: ${[...this.workers.keys()].join(', ') || 'none'})`, workerName);
+    }
+    this.stallChecks.stop(managed);
+    managed.forced = true; // an in-place retry waiting in its backoff gives up instead of running again
+    managed.name = options.incarnation ?? workerName;
+    this.workers.delete(workerName);
+    if (managed.local) this.signals.unregister(managed.local);
+    managed.waiter.close();
+    const { worker } = managed;
+    // A dead process reports nothing: drop the service's listeners (errors, completed/failed) of this worker.
+    worker.removeAllListeners();
+    worker.on('error', () => undefined);
+    const backend = (worker as unknown as { backend: { close(force?: boolean): Promise<void>; disconnect(): Promise<void> } }).backend;
+    const stopped = backend.close(true); // clears the backend's own timers (in memory: lock renewal), wakes a blocked fetch
+    await backend.disconnect(); // severs it: every later call fails like a dropped connection
+    void worker.close(true).catch(() => undefined);
+    await stopped.catch(() => undefined);
+  }
+
   /** Attaches a job-lifecycle listener (every attempt's start and end). Returns the unsubscribe function. */
   observe(listener: JobLifecycleListener): () => void {
     this.listeners.add(listener);
