@@ -10,7 +10,6 @@ import { TestClock } from '../clock/test-clock.js';
 import { describeExecution } from '../checkers/common.js';
 import { formatHistoryCheck, type HistoryCheckResult } from '../checkers/history-check.js';
 import type { EnqueuedJob, JobExecution } from '../history.js';
-import { crashLocalWorker } from './crash.js';
 import { AtomicQueuesHarnessError } from './errors.js';
 import { FAILED_FOR_GOOD, checkHarnessRun, type JobFate } from './harness-check.js';
 import { HarnessHistory } from './harness-history.js';
@@ -176,9 +175,14 @@ export class AtomicQueuesTestHarness implements OnModuleDestroy {
    * once its lock expires. The service forgets the worker, so the cron (or createWorker) can start a replacement.
    */
   async crashWorker(workerName: string): Promise<void> {
+    if (!this.workers.getLocalWorkerNames().includes(workerName)) {
+      const live = this.workers.getLocalWorkerNames().join(', ') || 'none';
+      throw new AtomicQueuesHarnessError(`crashWorker('${workerName}'): no live worker of that name on this node; live workers: ${live}`);
+    }
     const incarnation = `${workerName}#crashed-${++this.crashes}`;
     this.deadIncarnations.add(incarnation);
-    const killed = crashLocalWorker(this.workers, workerName, incarnation); // its synchronous part already ran
+    // The worker service's failure-injection seam; its synchronous part (the worker is gone) already ran.
+    const killed = this.workers.crashLocalWorker(workerName, { incarnation });
     this.log.crash(this.config.nodeId, workerName);
     await killed;
   }
