@@ -38,6 +38,7 @@ export { IndexManagerService, type EntityWorkerState, type WorkerState } from '.
 // Errors
 export {
   AtomicQueuesConfigError,
+  AtomicQueuesConnectionError,
   AtomicQueuesError,
   AtomicQueuesValidationError,
   DuplicateJobProcessorError,
@@ -52,8 +53,10 @@ export {
   type BackoffConfig,
   type BackoffType,
   type DefaultJobOptionsConfig,
+  type EngineConfig,
   type QueueDefaultsConfig,
   type ResolvedAtomicQueuesConfig,
+  type ResolvedRedisConfig,
   type WorkerDefaultsConfig,
 } from './config/atomic-queues-config.js';
 

@@ -14,9 +14,8 @@ export class MissingPeerDependencyError extends AtomicQueuesError {
     cause?: unknown,
   ) {
     const installCommand = `npm install -D ${packageName}`;
-    super(`${entryPoint} needs the package '${packageName}' (${purpose}), which is not installed. Install it: ${installCommand}`);
+    super(`${entryPoint} needs the package '${packageName}' (${purpose}), which is not installed. Install it: ${installCommand}`, cause === undefined ? undefined : { cause });
     this.installCommand = installCommand;
-    if (cause !== undefined) (this as { cause?: unknown }).cause = cause;
   }
 }
 

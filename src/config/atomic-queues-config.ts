@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Cluster, Redis } from 'ioredis';
-import { configRules, isPlainObject, type ValidationRules } from '../validation.js';
+import { configRules, type ValidationRules } from '../validation.js';
+import { boolOrCount, checkKeys, fail, integer, isPlainObject, nonEmptyString, objectAt } from './rules.js';
 
 /** Redis settings: either an existing ioredis connection (never closed by the module) or connection settings. */
 export interface AtomicQueuesRedisConfig {
@@ -15,7 +16,21 @@ export interface AtomicQueuesRedisConfig {
   maxRetriesPerRequest?: number | null;
   /** An existing ioredis instance. The module duplicates it for its subscriber and never closes it. */
   connection?: Redis | Cluster;
+  /**
+   * Bootstrap waits at most this long (ms) for every connection of the module to be ready, then fails with one
+   * AtomicQueuesConnectionError naming the address and the cause. Also the TCP connect timeout of the module's
+   * own connections. Default 5000.
+   */
+  connectTimeoutMs?: number;
+  /**
+   * An add (addJob / addEntityJob) made while Redis is unreachable waits at most this long (ms) for the connection
+   * to come back, then fails with AtomicQueuesConnectionError. Default 5000.
+   */
+  commandTimeoutMs?: number;
 }
+
+/** The Redis settings after validation: the timeouts always set. */
+export type ResolvedRedisConfig = Readonly<AtomicQueuesRedisConfig & Required<Pick<AtomicQueuesRedisConfig, 'connectTimeoutMs' | 'commandTimeoutMs'>>>;
 
 export interface WorkerDefaultsConfig {
   /**
@@ -33,6 +48,26 @@ export interface WorkerDefaultsConfig {
   heartbeatTTL?: number;
   /** Heartbeat refresh period in MILLISECONDS; must be < heartbeatTTL * 1000. Default 1000. */
   heartbeatInterval?: number;
+}
+
+/** The entity engine: how a node takes entities with work and how many it serves at once. */
+export interface EngineConfig {
+  /**
+   * Entities this node serves at once (live entity workers started by the dispatcher or the cron). The node
+   * takes new entities only while below it, so idle capacity pulls work and load spreads over the nodes.
+   * Default 1000.
+   */
+  maxActiveEntitiesPerNode?: number;
+  /**
+   * A worker started by the dispatcher or the cron releases its entity after this long without a job (its
+   * slot frees; the next job of the entity is taken by whichever node has room). Released at once while
+   * other entities wait for a slot. Default 2000 ms.
+   */
+  idleReleaseMs?: number;
+  /** Period of the node's ready-set poll and lease check (lost signals, due delayed jobs, dead owners). Default 1000 ms. */
+  pollInterval?: number;
+  /** Take ready entities of registered entity types as soon as they are signalled (no cron tick). Default true. */
+  dispatch?: boolean;
 }
 
 export type BackoffType = 'fixed' | 'exponential';
@@ -70,10 +105,14 @@ export interface AtomicQueuesConfig {
   nodeId?: string;
   /** Upper bound for graceful shutdown (waiting for in-flight jobs), ms. Default 30000. */
   shutdownTimeoutMs?: number;
+  /** Largest job `data` accepted by addJob / addEntityJob, in bytes of its JSON (UTF-8). Default 1 MiB (1048576). */
+  maxJobDataBytes?: number;
+  /** The entity engine (dispatcher, slots, idle release). */
+  engine?: EngineConfig;
 }
 
 export interface ResolvedAtomicQueuesConfig {
-  readonly redis: Readonly<AtomicQueuesRedisConfig>;
+  readonly redis: ResolvedRedisConfig;
   readonly workerDefaults: Readonly<Required<WorkerDefaultsConfig>>;
   readonly queueDefaults: { readonly defaultJobOptions: Readonly<DefaultJobOptionsConfig> };
   readonly enableCronManager: boolean;
@@ -81,6 +120,8 @@ export interface ResolvedAtomicQueuesConfig {
   readonly keyPrefix: string;
   readonly nodeId: string;
   readonly shutdownTimeoutMs: number;
+  readonly maxJobDataBytes: number;
+  readonly engine: Readonly<Required<EngineConfig>>;
 }
 
 /** Injection token of the resolved config. */
@@ -95,25 +136,32 @@ export const WORKER_DEFAULTS: Readonly<Required<WorkerDefaultsConfig>> = Object.
   heartbeatInterval: 1000,
 });
 
+export const ENGINE_DEFAULTS: Readonly<Required<EngineConfig>> = Object.freeze({
+  maxActiveEntitiesPerNode: 1000,
+  idleReleaseMs: 2000,
+  pollInterval: 1000,
+  dispatch: true,
+});
+
 export const DEFAULT_KEY_PREFIX = 'aq';
 export const DEFAULT_CRON_INTERVAL = 5000;
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+export const DEFAULT_COMMAND_TIMEOUT_MS = 5000;
+/** 1 MiB: see README (Configuration) for why. */
+export const DEFAULT_MAX_JOB_DATA_BYTES = 1024 * 1024;
+/** Redis' largest string (proto-max-bulk-len default): no job can be larger. */
+export const MAX_JOB_DATA_BYTES = 512 * 1024 * 1024;
 /** BullMQ's priority range. */
 export const MAX_PRIORITY = 2_097_152;
 
-// The shared rules of ../validation.ts, throwing AtomicQueuesConfigError; functions that also validate service
-// arguments take the rules to use as a parameter (the caller chooses the error class).
-const { fail, integer, nonEmptyString, object: objectAt, knownKeys: checkKeys } = configRules;
-
-function boolOrCount(path: string, value: unknown): boolean | number | undefined {
-  if (value === undefined || typeof value === 'boolean') return value;
-  return integer(path, value, 0);
-}
-
-function resolveRedis(value: unknown): AtomicQueuesRedisConfig {
+function resolveRedis(value: unknown): ResolvedRedisConfig {
   if (!isPlainObject(value)) return fail('redis', 'is required: give { url } or { host, port } or { connection } (an ioredis instance)', value);
-  checkKeys('redis', value, ['host', 'port', 'password', 'db', 'url', 'maxRetriesPerRequest', 'connection']);
-  const out: AtomicQueuesRedisConfig = {};
+  checkKeys('redis', value, ['host', 'port', 'password', 'db', 'url', 'maxRetriesPerRequest', 'connection', 'connectTimeoutMs', 'commandTimeoutMs']);
+  const out: AtomicQueuesRedisConfig & Required<Pick<AtomicQueuesRedisConfig, 'connectTimeoutMs' | 'commandTimeoutMs'>> = {
+    connectTimeoutMs: integer('redis.connectTimeoutMs', value.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, 1),
+    commandTimeoutMs: integer('redis.commandTimeoutMs', value.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, 1),
+  };
   if (value.connection !== undefined) {
     const c = value.connection as { duplicate?: unknown; status?: unknown };
     if (!isPlainObject(c) && typeof c !== 'object') fail('redis.connection', 'must be an ioredis Redis or Cluster instance', c);
@@ -197,6 +245,20 @@ export function resolveJobOptions(path: string, value: unknown): DefaultJobOptio
   return out;
 }
 
+export function resolveEngine(value: unknown, path = 'engine'): Required<EngineConfig> {
+  const obj = objectAt(path, value) ?? {};
+  checkKeys(path, obj, Object.keys(ENGINE_DEFAULTS));
+  const pick = <K extends keyof EngineConfig>(k: K) => (obj[k] === undefined ? ENGINE_DEFAULTS[k] : obj[k]);
+  const dispatch = pick('dispatch');
+  if (typeof dispatch !== 'boolean') fail(`${path}.dispatch`, 'must be true or false', dispatch);
+  return {
+    maxActiveEntitiesPerNode: integer(`${path}.maxActiveEntitiesPerNode`, pick('maxActiveEntitiesPerNode'), 1, 1_000_000),
+    idleReleaseMs: integer(`${path}.idleReleaseMs`, pick('idleReleaseMs'), 1),
+    pollInterval: integer(`${path}.pollInterval`, pick('pollInterval'), 10),
+    dispatch: dispatch as boolean,
+  };
+}
+
 const PREFIX_RE = /^[^\s:\x00-\x1f\x7f]{1,64}$/;
 const NODE_ID_RE = /^[^\s\x00-\x1f\x7f|]{1,128}$/;
 
@@ -207,7 +269,7 @@ export function defaultNodeId(): string {
 /** Validates a user config and applies the defaults. Throws AtomicQueuesConfigError naming the field path. */
 export function resolveConfig(input: AtomicQueuesConfig): ResolvedAtomicQueuesConfig {
   if (!isPlainObject(input)) return fail('(config)', 'must be an object with at least { redis }', input);
-  checkKeys('', input, ['redis', 'workerDefaults', 'queueDefaults', 'enableCronManager', 'cronInterval', 'keyPrefix', 'nodeId', 'shutdownTimeoutMs']);
+  checkKeys('', input, ['redis', 'workerDefaults', 'queueDefaults', 'enableCronManager', 'cronInterval', 'keyPrefix', 'nodeId', 'shutdownTimeoutMs', 'maxJobDataBytes', 'engine']);
   const redis = resolveRedis(input.redis);
   const workerDefaults = resolveWorkerDefaults(input.workerDefaults);
   const qd = objectAt('queueDefaults', input.queueDefaults) ?? {};
@@ -225,6 +287,8 @@ export function resolveConfig(input: AtomicQueuesConfig): ResolvedAtomicQueuesCo
     fail('nodeId', "must be 1-128 characters without '|', whitespace or control characters", nodeId);
   }
   const shutdownTimeoutMs = integer('shutdownTimeoutMs', input.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS, 0);
+  const maxJobDataBytes = integer('maxJobDataBytes', input.maxJobDataBytes ?? DEFAULT_MAX_JOB_DATA_BYTES, 1, MAX_JOB_DATA_BYTES);
+  const engine = resolveEngine(input.engine);
   return Object.freeze({
     redis: Object.freeze(redis),
     workerDefaults: Object.freeze(workerDefaults),
@@ -234,5 +298,7 @@ export function resolveConfig(input: AtomicQueuesConfig): ResolvedAtomicQueuesCo
     keyPrefix,
     nodeId,
     shutdownTimeoutMs,
+    maxJobDataBytes,
+    engine: Object.freeze(engine),
   });
 }

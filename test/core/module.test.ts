@@ -154,7 +154,9 @@ describe('AtomicQueuesModule', () => {
       });
       await started.promise;
       const ownClients = async () => ((await observer.client('LIST')) as string).split('\n').filter((l) => l.includes(`name=aq:${nodeId}:`)).length;
-      expect(await ownClients()).toBe(2); // the subscriber and the heartbeat connection (commands use the user's)
+      // The subscriber, the heartbeat connection and the driver's shared queue and worker connections (commands use
+      // the user's); no connection per worker.
+      expect(await ownClients()).toBe(4);
       await app.close();
       expect(userConnection.status).toBe('ready');
       const q = new Queue(job.queueName, { connection: observer, prefix: keyPrefix });
