@@ -4,6 +4,8 @@ export * from './validation.js';
 export * from './config/index.js';
 export { LuaScript } from './redis/lua-script.js';
 export * from './index/index-manager.service.js';
+export { IndexSweeperService, type IndexSweepReport, type IndexSweepError } from './index/index-sweeper.service.js';
+export { ATOMIC_QUEUES_ENTITY_QUEUE_STORE, RedisEntityQueueStore, type EntityQueueStore, type JobPresence } from './index/entity-queue-store.js';
 export * from './queues/queue-manager.service.js';
 export * from './workers/worker-manager.service.js';
 export * from './workers/worker.types.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { JobsOptions, Queue } from 'bullmq';
+import type { Job, JobsOptions, Queue } from 'bullmq';
 import { ATOMIC_QUEUES_CONFIG, resolveJobOptions, type ResolvedAtomicQueuesConfig } from '../config/atomic-queues-config.js';
 import { entityQueueName } from '../config/keys.js';
 import { AtomicQueuesConfigError, AtomicQueuesValidationError } from '../errors.js';
@@ -54,8 +54,7 @@ export class QueueManagerService {
         // Reuse an object opened before as a plain queue; it becomes an entity queue now.
         const queue = cached ?? this.driver.createQueue(name, { prefix: this.config.keyPrefix });
         try {
-          await queue.setGlobalConcurrency(this.config.workerDefaults.concurrency);
-          await this.index.indexEntityQueue(entityType, entityId, name);
+          await this.setUpEntityQueue(queue, { entityType, entityId });
         } catch (err) {
           if (!cached) await queue.close().catch(() => undefined);
           throw err;
@@ -67,6 +66,12 @@ export class QueueManagerService {
       this.pending.set(name, creating);
     }
     return creating;
+  }
+
+  /** Global concurrency of the entity queue, and its index entries. */
+  private async setUpEntityQueue(queue: Queue, entity: EntityRef): Promise<void> {
+    await queue.setGlobalConcurrency(this.config.workerDefaults.concurrency);
+    await this.index.indexEntityQueue(entity.entityType, entity.entityId, queue.name);
   }
 
   /** A plain (non-entity) queue by name, cached. No global concurrency is set. */
@@ -127,14 +132,25 @@ export class QueueManagerService {
     }
     // Index first (with our own id) so a job can never finish before it is counted.
     const jobId = options.jobId ?? randomUUID();
-    await this.index.indexJob(entity.entityType, entity.entityId, jobId);
+    const indexed = await this.index.indexEntityJob(entity.entityType, entity.entityId, jobId);
+    let job: Job;
     try {
-      const job = await queue.add(jobName, data, { ...options, jobId });
-      return { id: String(job.id), name: jobName, queueName };
+      // Retired by the index sweeper (its queue keys are gone): set the queue up again first. Our job is indexed,
+      // so the entity cannot be retired again before it is added.
+      if (!indexed.queueIndexed) await this.setUpEntityQueue(queue, entity);
+      try {
+        job = await queue.add(jobName, data, { ...options, jobId });
+      } catch (err) {
+        // The sweeper closed this cached object meanwhile: add through a fresh one (same job id, so no duplicate).
+        if (this.queues.get(queueName) === queue) throw err;
+        job = await (await this.openQueue(queueName)).queue.add(jobName, data, { ...options, jobId });
+      }
     } catch (err) {
       await this.index.unindexJob(entity.entityType, entity.entityId, jobId).catch(() => undefined);
       throw err;
     }
+    await this.index.confirmIndexed(indexed).catch((err) => this.logger.warn(`re-indexing slow add ${jobId} of ${queueName} failed: ${String(err)}`));
+    return { id: String(job.id), name: jobName, queueName };
   }
 
   async getJobCounts(queueName: string): Promise<JobCounts> {

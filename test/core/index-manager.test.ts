@@ -42,7 +42,10 @@ describe('IndexManagerService', () => {
     await core.index.indexJob('order', 'o1', 'j1');
     await core.index.indexEntityQueue('order', 'o1', 'order-o1-queue');
     await core.index.setWorkerState('order', 'o1', 'order-o1-worker', 'running');
-    expect(await core.keys()).toEqual([`${p}:idx:order:jobs`, `${p}:idx:order:jobs:o1`, `${p}:idx:order:queues`, `${p}:idx:order:workers`, `${p}:queue-entity`]);
+    expect(await core.keys()).toEqual([
+      `${p}:idx:order:jobs`, `${p}:idx:order:jobs:o1`, `${p}:idx:order:queues`, `${p}:idx:order:touched`, `${p}:idx:order:workers`, `${p}:idx:types`, `${p}:queue-entity`,
+    ]);
+    expect(await core.redis.type(`${p}:idx:order:jobs:o1`)).toBe('zset'); // jobId → time it was indexed
     expect(await core.index.getQueueEntity('order-o1-queue')).toEqual({ entityType: 'order', entityId: 'o1' });
     expect(await core.index.getQueueEntity('other')).toBeUndefined();
   });
