@@ -32,7 +32,8 @@ const nodes: Node[] = [];
 
 async function startNode(nodeId: string, clock?: Clock): Promise<Node> {
   let builder = Test.createTestingModule({
-    imports: [AtomicQueuesModule.forRoot({ redis: { url: inject('redisUrl') }, keyPrefix: prefix, nodeId })],
+    // No index sweeper: the timer tests below list the clock's pending timers.
+    imports: [AtomicQueuesModule.forRoot({ redis: { url: inject('redisUrl') }, keyPrefix: prefix, nodeId, indexSweep: { interval: 0 } })],
   });
   if (clock) builder = builder.overrideProvider(ATOMIC_QUEUES_CLOCK).useValue(clock);
   const moduleRef = await builder.compile();
