@@ -133,7 +133,7 @@ describe('Lua scripts on the clocked mock answer like Redis 7', () => {
       const replies: unknown[] = [];
       for (const [script, keys, args] of steps) replies.push(withoutTime(script, await outcome(script.run(r, keys, args))));
       replies.push(await r.hgetall(lock1), await r.lrange(target, 0, -1), await r.hgetall(counts), await r.exists(hb1), await r.get(p + 'counter'));
-      replies.push(await r.hgetall(queues), await r.hgetall(queueEntity), await r.zcard(touched), await r.smembers(types));
+      replies.push(await r.hgetall(queues), await r.hgetall(queueEntity), await r.zcard(touched), await r.exists(touched, jobs), await r.smembers(types)); // emptied sorted sets are gone
       return replies;
     };
     try {
