@@ -31,6 +31,7 @@ describe('resolveConfig defaults', () => {
     expect(c.cronInterval).toBe(5000);
     expect(c.keyPrefix).toBe('aq');
     expect(c.shutdownTimeoutMs).toBe(30000);
+    expect(c.indexSweep).toEqual({ interval: 30000, batchSize: 500, entityRetentionMs: 3_600_000, missingJobGraceMs: 60000 });
     expect(c.queueDefaults.defaultJobOptions).toEqual({});
     expect(c.nodeId).toMatch(new RegExp(`-${process.pid}-[0-9a-f]{6}$`));
     expect(resolveConfig(base).nodeId).not.toBe(c.nodeId);
@@ -46,7 +47,9 @@ describe('resolveConfig defaults', () => {
       keyPrefix: 'my-app',
       nodeId: 'node-a',
       shutdownTimeoutMs: 0,
+      indexSweep: { interval: 0, entityRetentionMs: 0 },
     });
+    expect(c.indexSweep).toEqual({ interval: 0, batchSize: 500, entityRetentionMs: 0, missingJobGraceMs: 60000 });
     expect(c.workerDefaults).toEqual({ ...WORKER_DEFAULTS, heartbeatTTL: 1, heartbeatInterval: 200 });
     expect(c.redis).toEqual({ host: 'h', port: 7000, password: 'p', db: 2, maxRetriesPerRequest: null });
     expect(c.queueDefaults.defaultJobOptions.backoff).toEqual({ type: 'exponential', delay: 10 });
@@ -102,6 +105,12 @@ describe('resolveConfig rejects invalid config naming the field and the accepted
     ['empty keyPrefix', withConfig({ keyPrefix: '' }), 'keyPrefix', /1-64/],
     ['nodeId with pipe', withConfig({ nodeId: 'a|b' }), 'nodeId', /'\|'/],
     ['negative shutdownTimeoutMs', withConfig({ shutdownTimeoutMs: -1 }), 'shutdownTimeoutMs', /\[0,/],
+    ['indexSweep not an object', withConfig({ indexSweep: 5 }), 'indexSweep', /must be an object/],
+    ['unknown indexSweep option', withConfig({ indexSweep: { retention: 1 } }), 'indexSweep.retention', /accepted: interval, batchSize, entityRetentionMs, missingJobGraceMs/],
+    ['negative sweep interval', withConfig({ indexSweep: { interval: -1 } }), 'indexSweep.interval', /\[0,/],
+    ['zero batchSize', withConfig({ indexSweep: { batchSize: 0 } }), 'indexSweep.batchSize', /\[1, 10000\]/],
+    ['fractional retention', withConfig({ indexSweep: { entityRetentionMs: 1.5 } }), 'indexSweep.entityRetentionMs', /integer/],
+    ['grace below a second', withConfig({ indexSweep: { missingJobGraceMs: 999 } }), 'indexSweep.missingJobGraceMs', /\[1000,/],
   ];
   it.each(cases)('%s', (_label, input, path, message) => {
     const err = configError(input);
