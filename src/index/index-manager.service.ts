@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ATOMIC_QUEUES_CONFIG, type ResolvedAtomicQueuesConfig } from '../config/atomic-queues-config.js';
-import { keys } from '../config/keys.js';
+import { entityQueueName, keys } from '../config/keys.js';
 import { ATOMIC_QUEUES_CLOCK, type Clock } from '../ports/clock.js';
 import { ATOMIC_QUEUES_REDIS, type RedisClient } from '../ports/redis.js';
 import { AtomicQueuesValidationError } from '../errors.js';
@@ -214,13 +214,25 @@ export class IndexManagerService {
     ) as RetireOutcome;
   }
 
-  /** The entity a queue was indexed for (by any process), or undefined. */
+  /**
+   * The entity a queue was indexed for (by any process), or undefined. A queue of a retired entity (see
+   * IndexSweeperService) is no longer indexed: its conventional name `${entityType}-${entityId}-queue` is then
+   * recognised when exactly one indexed entity type fits it, so adding to it by name sets it up again.
+   */
   async getQueueEntity(queueName: string): Promise<{ entityType: string; entityId: string } | undefined> {
     assertName('queueName', queueName);
     const v = await this.redis.hget(keys.queueEntity(this.prefix), queueName);
-    if (!v) return undefined;
+    if (!v) return this.entityOfConventionalName(queueName);
     const colon = v.indexOf(':');
     return { entityType: v.slice(0, colon), entityId: v.slice(colon + 1) };
+  }
+
+  private async entityOfConventionalName(queueName: string): Promise<{ entityType: string; entityId: string } | undefined> {
+    if (!queueName.endsWith('-queue')) return undefined;
+    const fits = (await this.getEntityTypes())
+      .map((entityType) => ({ entityType, entityId: queueName.slice(entityType.length + 1, -'-queue'.length) }))
+      .filter((e) => queueName.startsWith(`${e.entityType}-`) && isEntityPart(e.entityId) && entityQueueName(e.entityType, e.entityId) === queueName);
+    return fits.length === 1 ? fits[0] : undefined;
   }
 
   /** `{ [entityId]: queueName }` of the type. */
@@ -274,5 +286,14 @@ export class IndexManagerService {
     if (fields.length > 0) multi.hdel(workersKey, ...fields);
     if (queueName) multi.hdel(keys.queueEntity(this.prefix), queueName);
     await multi.exec();
+  }
+}
+
+function isEntityPart(value: string): boolean {
+  try {
+    assertEntityPart('entityId', value);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -215,6 +215,27 @@ describe('IndexSweeperService: a job added during retirement is not lost', () =>
     expect(await (await b.queues.getOrCreateEntityQueue('order', 'o1')).getGlobalConcurrency()).toBe(1);
   });
 
+  it('an add by queue name in a process that never opened the retired queue sets it up again as an entity queue', async () => {
+    const prefix = uniquePrefix('sw');
+    const a = makeNode({ indexSweep: { entityRetentionMs: 1000 } }, prefix);
+    const c = makeNode({}, prefix);
+    const queueName = entityQueueName('order', 'x-1');
+    await a.queues.getOrCreateEntityQueue('order', 'x-1');
+    await a.queues.getOrCreateEntityQueue('order-o', 'z'); // a second type: 'order-o-2-queue' fits both types
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await a.sweeper.sweep()).retired).toHaveLength(2);
+    expect(await c.index.getQueueEntity(queueName)).toEqual({ entityType: 'order', entityId: 'x-1' });
+    expect(await c.index.getQueueEntity('order-o-2-queue')).toBeUndefined(); // ambiguous: never guessed
+    expect(await c.index.getQueueEntity('unknown-x-queue')).toBeUndefined();
+
+    const added = await c.queues.addJob(queueName, 'late', {});
+    expect(await c.index.getEntitiesWithJobs('order')).toEqual({ 'x-1': 1 });
+    const queue = await c.queues.getOrCreateEntityQueue('order', 'x-1');
+    expect(await queue.getJobState(added.id)).toBe('waiting');
+    expect(await queue.getGlobalConcurrency()).toBe(1);
+    expect(await a.index.getEntityQueues('order')).toEqual({ 'x-1': queueName });
+  });
+
   it('adds racing with sweeps on another node: every job stays in its queue, indexed, with the queue set up', async () => {
     const prefix = uniquePrefix('sw');
     const a = makeNode({ indexSweep: { entityRetentionMs: 1000, batchSize: 10 } }, prefix);
