@@ -136,15 +136,10 @@ export class QueueManagerService {
     let job: Job;
     try {
       // Retired by the index sweeper (its queue keys are gone): set the queue up again first. Our job is indexed,
-      // so the entity cannot be retired again before it is added.
+      // so the entity cannot be retired again before it is added. (A sweep closing this cached object meanwhile
+      // does not stop it: the object's connection is the driver's, shared.)
       if (!indexed.queueIndexed) await this.setUpEntityQueue(queue, entity);
-      try {
-        job = await queue.add(jobName, data, { ...options, jobId });
-      } catch (err) {
-        // The sweeper closed this cached object meanwhile: add through a fresh one (same job id, so no duplicate).
-        if (this.queues.get(queueName) === queue) throw err;
-        job = await (await this.openQueue(queueName)).queue.add(jobName, data, { ...options, jobId });
-      }
+      job = await queue.add(jobName, data, { ...options, jobId });
     } catch (err) {
       await this.index.unindexJob(entity.entityType, entity.entityId, jobId).catch(() => undefined);
       throw err;

@@ -236,6 +236,21 @@ describe('IndexSweeperService: a job added during retirement is not lost', () =>
     expect(await a.index.getEntityQueues('order')).toEqual({ 'x-1': queueName });
   });
 
+  it('an add whose cached Queue object is closed by a sweep between its index step and queue.add still adds its job', async () => {
+    const node = makeNode();
+    await node.queues.addEntityJob('order', 'o1', 'first', {});
+    const queueName = entityQueueName('order', 'o1');
+    const indexEntityJob = node.index.indexEntityJob.bind(node.index);
+    node.index.indexEntityJob = async (...args) => {
+      const indexed = await indexEntityJob(...args);
+      await node.queues.closeQueue(queueName); // what a sweep does to a cached Queue of a retired entity
+      return indexed;
+    };
+    const added = await node.queues.addEntityJob('order', 'o1', 'second', {});
+    expect(await (await node.queues.getOrCreateEntityQueue('order', 'o1')).getJobState(added.id)).toBe('waiting');
+    expect(await node.index.getEntitiesWithJobs('order')).toEqual({ o1: 2 });
+  });
+
   it('adds racing with sweeps on another node: every job stays in its queue, indexed, with the queue set up', async () => {
     const prefix = uniquePrefix('sw');
     const a = makeNode({ indexSweep: { entityRetentionMs: 1000, batchSize: 10 } }, prefix);

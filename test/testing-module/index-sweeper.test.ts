@@ -17,9 +17,9 @@ afterEach(async () => {
   moduleRef = undefined;
 });
 
-async function start() {
+async function start(interval = 1000) {
   moduleRef = await Test.createTestingModule({
-    imports: [AtomicQueuesTestingModule.forRoot({ keyPrefix: 'mem', indexSweep: { interval: 1000, entityRetentionMs: 10_000 } })],
+    imports: [AtomicQueuesTestingModule.forRoot({ keyPrefix: 'mem', indexSweep: { interval, entityRetentionMs: 10_000 } })],
   }).compile();
   await moduleRef.init();
   const m = moduleRef;
@@ -77,5 +77,41 @@ describe('IndexSweeperService in AtomicQueuesTestingModule (in-memory store, Tes
     const report = await t.sweeper.sweep();
     expect(report.retired).toEqual([]);
     expect(await t.queues.getJobCounts(entityQueueName('order', 'o1'))).toMatchObject({ delayed: 1 });
+  });
+
+  it('an add started at any point of a retirement (every interleaving of their steps) keeps its job', async () => {
+    const t = await start(0);
+    const outcomes = new Set<string>();
+    for (let ticks = 0; ticks < 60; ticks++) {
+      const id = `e${ticks}`;
+      await t.queues.getOrCreateEntityQueue('order', id);
+      await t.clock.advance(11_000);
+      const sweeping = t.sweeper.sweep();
+      for (let i = 0; i < ticks; i++) await Promise.resolve();
+      const added = await t.queues.addEntityJob('order', id, 'late', {});
+      outcomes.add((await sweeping).retired.length > 0 ? 'retired, then set up again' : 'retirement refused');
+      const queue = await t.queues.getOrCreateEntityQueue('order', id);
+      expect(await queue.getJobState(added.id)).toBe('waiting');
+      expect((await t.index.getEntitiesWithJobs('order'))[id]).toBe(1);
+      expect(await t.index.getQueueEntity(queue.name)).toEqual({ entityType: 'order', entityId: id });
+      expect(await queue.getGlobalConcurrency()).toBe(1);
+    }
+    expect([...outcomes].sort()).toEqual(['retired, then set up again', 'retirement refused']);
+  });
+
+  it('an add whose cached Queue object is closed by a sweep between its index step and queue.add goes through a fresh one', async () => {
+    const t = await start(0);
+    await t.queues.addEntityJob('order', 'o1', 'first', {});
+    const queueName = entityQueueName('order', 'o1');
+    const indexEntityJob = t.index.indexEntityJob.bind(t.index);
+    t.index.indexEntityJob = async (...args) => {
+      const indexed = await indexEntityJob(...args);
+      await t.queues.closeQueue(queueName); // what the sweep does to a Queue of a retired entity
+      return indexed;
+    };
+    const added = await t.queues.addEntityJob('order', 'o1', 'second', {});
+    const queue = await t.queues.getOrCreateEntityQueue('order', 'o1');
+    expect(await queue.getJobState(added.id)).toBe('waiting');
+    expect(await t.index.getEntitiesWithJobs('order')).toEqual({ o1: 2 });
   });
 });
