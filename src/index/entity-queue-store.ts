@@ -41,7 +41,8 @@ export class RedisEntityQueueStore implements EntityQueueStore {
 
   async jobPresence(queueName: string, jobIds: readonly string[]): Promise<JobPresence[]> {
     if (jobIds.length === 0) return [];
-    const reply = await jobPresenceScript.run<number[]>(this.redis, [], [keys.queueBase(this.config.keyPrefix, queueName), ...jobIds]);
+    const base = keys.queueBase(this.config.keyPrefix, queueName);
+    const reply = await jobPresenceScript.run<number[]>(this.redis, jobIds.map((id) => base + id));
     return reply.map((n) => PRESENCE[Number(n)]);
   }
 

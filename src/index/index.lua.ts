@@ -158,16 +158,15 @@ return 'retired'`,
   'any',
 );
 
-/** KEYS: none. ARGV: queueBaseKey, jobId…. Per job: 0 no job hash, 1 finished (finishedOn set), 2 not finished. */
+/** KEYS: job hashes (`${prefix}:${queue}:${jobId}`)…. Per job: 0 no job hash, 1 finished (finishedOn set), 2 not finished. */
 export const jobPresenceScript = new LuaScript(
   'aq-job-presence',
   `local out = {}
-for i = 2, #ARGV do
-  local jobKey = ARGV[1] .. ARGV[i]
-  if redis.call('EXISTS', jobKey) == 0 then out[#out + 1] = 0
-  elseif redis.call('HEXISTS', jobKey, 'finishedOn') == 1 then out[#out + 1] = 1
-  else out[#out + 1] = 2 end
+for i = 1, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 0 then out[i] = 0
+  elseif redis.call('HEXISTS', KEYS[i], 'finishedOn') == 1 then out[i] = 1
+  else out[i] = 2 end
 end
 return out`,
-  0,
+  'any',
 );

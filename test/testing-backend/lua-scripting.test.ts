@@ -114,7 +114,7 @@ describe('Lua scripts on the clocked mock answer like Redis 7', () => {
       [unindexJobScript, [jobs, counts, touched], ['j1', 'e1']],
       [unindexJobScript, [jobs, counts, touched], ['j1', 'e1']],
       [unindexJobsScript, [jobs, counts], ['e1', 'j2', 'j3']],
-      [jobPresenceScript, [], [p + 'q:', 'j1', 'missing']],
+      [jobPresenceScript, [p + 'q:done', p + 'q:live', p + 'q:missing'], []],
       [retireEntityScript, [jobs, counts, touched, queues, queueEntity, workers, attempts, hb1], ['e1', 'q1', 0, '', 10, 'order:e1']],
       [retireEntityScript, [jobs, counts, touched, queues, queueEntity, workers, attempts, p + 'no-hb'], ['e1', 'q1', 0, p + 'q:', 10, 'order:e1', 'e1:w']],
       [refreshHeartbeatScript, [hb1], ['node|1', 5_000]],
@@ -127,6 +127,8 @@ describe('Lua scripts on the clocked mock answer like Redis 7', () => {
     const seed = async (r: RedisClient) => {
       await r.set(hb1, 'node|1', 'PX', 60_000);
       await r.set(hb2, 'node|other', 'PX', 60_000);
+      await r.hset(p + 'q:done', 'finishedOn', 1);
+      await r.hset(p + 'q:live', 'timestamp', 1);
     };
     const runAll = async (r: RedisClient) => {
       await seed(r);
@@ -139,10 +141,10 @@ describe('Lua scripts on the clocked mock answer like Redis 7', () => {
     try {
       const onRedis = await runAll(real as unknown as RedisClient);
       expect(onRedis[0]).toEqual([1, 1, 'alice', 'user']); // the steps do something: a first lock gets token 1
-      expect(onRedis.slice(14, 25)).toEqual([[1, 0], [1, 0], 1, [2, 1], 'pending', 1, 0, 1, [0, 0], 'worker', 'retired']);
+      expect(onRedis.slice(14, 25)).toEqual([[1, 0], [1, 0], 1, [2, 1], 'pending', 1, 0, 1, [1, 2, 0], 'worker', 'retired']);
       expect(await runAll(client as unknown as RedisClient)).toEqual(onRedis);
     } finally {
-      await real.del(lock1, fence1, lock2, fence2, target, jobs, counts, hb1, hb2, p + 'counter', touched, queues, types, queueEntity, workers, attempts);
+      await real.del(lock1, fence1, lock2, fence2, target, jobs, counts, hb1, hb2, p + 'counter', touched, queues, types, queueEntity, workers, attempts, p + 'q:done', p + 'q:live');
     }
   });
 
