@@ -58,6 +58,48 @@ async function withCluster<T>(name: string, redisUrl: string, settings: (run: Ru
   }
 }
 
+/**
+ * Per entity the killed node was serving at `killedAt` (its last start before then ran there) and that ran a job
+ * afterwards: ms from the kill to that entity's first start after it (on any node).
+ */
+export function resumeAfterKill(history: readonly JobExecution[], killedAt: number, victim: string): number[] {
+  const lastBefore = new Map<string, JobExecution>();
+  const firstAfter = new Map<string, JobExecution>();
+  for (const e of history) {
+    const key = `${e.entityType}\u0000${e.entityId}`;
+    if (e.start <= killedAt) {
+      const prev = lastBefore.get(key);
+      if (!prev || e.start > prev.start) lastBefore.set(key, e);
+    } else {
+      const prev = firstAfter.get(key);
+      if (!prev || e.start < prev.start) firstAfter.set(key, e);
+    }
+  }
+  const resumes: number[] = [];
+  for (const [key, last] of lastBefore) {
+    const next = firstAfter.get(key);
+    if (last.node === victim && next) resumes.push(next.start - killedAt);
+  }
+  return resumes;
+}
+
+/** Share of `entities` each node completed at least one job of, and share of all completed jobs it ran. */
+export function nodeShares(history: readonly JobExecution[], nodeIds: readonly string[], entities: number): SpreadResult['perNode'] {
+  const completed = history.filter((e) => e.outcome === 'completed');
+  const perNode: SpreadResult['perNode'] = {};
+  for (const id of nodeIds) {
+    const mine = completed.filter((e) => e.node === id);
+    const touched = new Set(mine.map((e) => `${e.entityType}\u0000${e.entityId}`)).size;
+    perNode[id] = {
+      entities: touched,
+      jobs: mine.length,
+      entityShare: round(touched / entities, 3),
+      jobShare: round(mine.length / Math.max(1, completed.length), 3),
+    };
+  }
+  return perNode;
+}
+
 export interface NodeKillResult {
   killedNode: string;
   /** Entities the killed node was serving (its last start before the kill) that still had jobs to run. */
@@ -107,23 +149,7 @@ export async function nodeKill(
     await producing;
     await waitForDrain(run, { timeoutMs: size.drainTimeoutMs });
     const result = collectRun(run);
-    // Who served each entity last before the kill; the victim's ones with executions afterwards had work left.
-    const lastBefore = new Map<string, JobExecution>();
-    const firstAfter = new Map<string, JobExecution>();
-    for (const e of result.history) {
-      if (e.start <= killedAt) {
-        const prev = lastBefore.get(e.entityId);
-        if (!prev || e.start > prev.start) lastBefore.set(e.entityId, e);
-      } else {
-        const prev = firstAfter.get(e.entityId);
-        if (!prev || e.start < prev.start) firstAfter.set(e.entityId, e);
-      }
-    }
-    const resumes: number[] = [];
-    for (const [entityId, last] of lastBefore) {
-      const next = firstAfter.get(entityId);
-      if (last.node === victim && next) resumes.push(next.start - killedAt);
-    }
+    const resumes = resumeAfterKill(result.history, killedAt, victim);
     return {
       killedNode: victim,
       entities: resumes.length,
@@ -170,22 +196,11 @@ export async function spread(
     });
     await waitForDrain(run, { timeoutMs: size.drainTimeoutMs });
     const result = collectRun(run);
-    const completed = result.history.filter((e) => e.outcome === 'completed');
-    const perNode: SpreadResult['perNode'] = {};
-    for (const node of cluster.nodes) {
-      const mine = completed.filter((e) => e.node === node.id);
-      const entities = new Set(mine.map((e) => e.entityId)).size;
-      perNode[node.id] = {
-        entities,
-        jobs: mine.length,
-        entityShare: round(entities / size.entities, 3),
-        jobShare: round(mine.length / Math.max(1, completed.length), 3),
-      };
-    }
+    const perNode = nodeShares(result.history, cluster.nodes.map((n) => n.id), size.entities);
     const shares = Object.values(perNode);
     return {
       entities: size.entities,
-      jobs: completed.length,
+      jobs: Object.values(perNode).reduce((n, x) => n + x.jobs, 0),
       perNode,
       minEntityShare: Math.min(...shares.map((s) => s.entityShare)),
       minJobShare: Math.min(...shares.map((s) => s.jobShare)),
