@@ -173,105 +173,125 @@ async function main(): Promise<void> {
   const table: Record<string, { module: unknown; bullmq: unknown; groupmq: unknown; target: string; note: string }> = {};
   const each = (xs: number[]) => (xs.length > 1 ? ` (${xs.join(', ')})` : '');
   let failed = false;
+  const save = () => {
+    mkdirSync(dirname(opts.out), { recursive: true });
+    writeFileSync(opts.out, `${JSON.stringify(result, null, 2)}\n`);
+  };
+  /** Runs the parts' measurement; a failure is recorded as `{ error }` for them and the next parts still run. */
+  const part = async (names: Part[], body: () => Promise<void>) => {
+    const mine = names.filter((p) => opts.parts.has(p));
+    if (mine.length === 0) return;
+    try {
+      await body();
+    } catch (error) {
+      failed = true;
+      const message = error instanceof Error ? error.message : String(error);
+      log(`${mine.join(', ')} FAILED: ${message}`);
+      for (const p of mine) result[p] = { error: message };
+      table[`${mine.join(', ').toUpperCase()} FAILED`] = { module: message.slice(0, 160), bullmq: '', groupmq: '', target: '', note: '' };
+    }
+    save(); // after every part: figures measured so far survive a later failure or an interrupt
+  };
   try {
-    mod = await ModuleBench.start(redis.url, `${prefix}m`, opts.cronInterval, opts.heartbeatTTL);
-    const rounds: Round[] = [];
-    if (opts.parts.has('p1') || opts.parts.has('p2')) {
-      for (let r = 0; r < opts.rounds; r++) rounds.push(await measureRound(redis.url, prefix, mod, size, opts.parts, r, log));
-    }
+    const m = await ModuleBench.start(redis.url, `${prefix}m`, opts.cronInterval, opts.heartbeatTTL);
+    mod = m;
+    await part(['p1', 'p2', 'p3'], async () => {
+      const rounds: Round[] = [];
+      for (let r = 0; r < opts.rounds; r++) rounds.push(await measureRound(redis.url, prefix, m, size, opts.parts, r, log));
 
-    if (opts.parts.has('p1')) {
-      const rows = rounds.map((x) => x.p1!);
-      const vsRaw = ratioOf(rows, (x) => x.mod.jobsPerS / x.raw.jobsPerS);
-      const vsGroupmq = ratioOf(rows, (x) => x.mod.jobsPerS / x.groupmq.jobsPerS);
-      const groupmqVsRaw = ratioOf(rows, (x) => x.groupmq.jobsPerS / x.raw.jobsPerS);
-      const { shown } = vsRaw;
-      const fifoOk = rows.every((x) => x.mod.fifoOk);
-      if (!fifoOk) failed = true;
-      result.p1 = {
-        ratio: vsRaw.ratio,
-        jobs: size.p1Jobs,
-        module: { ...shown.mod, connections: undefined },
-        raw: shown.raw,
-        ratios: vsRaw.ratios,
-        groupmq: { ...shown.groupmq, ratioVsRaw: groupmqVsRaw.ratio, ratiosVsRaw: groupmqVsRaw.ratios },
-        moduleVsGroupmq: vsGroupmq.ratio,
-        moduleVsGroupmqRatios: vsGroupmq.ratios,
-        moduleFifoOk: fifoOk,
-        groupmqFifoViolations: rows.reduce((n, x) => n + x.groupmq.fifoViolations, 0),
-      };
-      table['P1 one entity, c1 (jobs/s)'] = {
-        module: shown.mod.jobsPerS,
-        bullmq: shown.raw.jobsPerS,
-        groupmq: shown.groupmq.jobsPerS,
-        target: '>= 0.9× BullMQ',
-        note: `module/BullMQ ${vsRaw.ratio}${each(vsRaw.ratios)}, module/groupmq ${vsGroupmq.ratio}, groupmq/BullMQ ${groupmqVsRaw.ratio}`,
-      };
-    }
-
-    if (opts.parts.has('p2')) {
-      const rows = rounds.map((x) => x.p2!);
-      const vsRaw = ratioOf(rows, (x) => x.mod.jobsPerS / x.raw.jobsPerS);
-      const vsGroupmq = ratioOf(rows, (x) => x.mod.jobsPerS / x.groupmq.jobsPerS);
-      const groupmqVsRaw = ratioOf(rows, (x) => x.groupmq.jobsPerS / x.raw.jobsPerS);
-      const naive = ratioOf(rows, (x) => x.naive.jobsPerS / x.raw.jobsPerS);
-      const vsNaive = ratioOf(rows, (x) => x.mod.jobsPerS / x.naive.jobsPerS);
-      const { shown } = vsRaw;
-      const fifoOk = rows.every((x) => x.mod.fifoOk);
-      if (!fifoOk) failed = true;
-      const groupmqFifoViolations = rows.reduce((n, x) => n + x.groupmq.fifoViolations, 0);
-      result.p2 = {
-        ratio: vsRaw.ratio,
-        entities: size.p2Entities,
-        jobsPerEntity: size.p2Jobs,
-        module: { ...shown.mod, connections: undefined },
-        raw: { ...shown.raw, concurrency: 50 },
-        ratios: vsRaw.ratios,
-        groupmq: { ...shown.groupmq, concurrency: 50, ratioVsRaw: groupmqVsRaw.ratio, ratiosVsRaw: groupmqVsRaw.ratios },
-        moduleVsGroupmq: vsGroupmq.ratio,
-        moduleVsGroupmqRatios: vsGroupmq.ratios,
-        groupmqFifoViolations,
-        // the naive per-entity Worker design, measured in the same rounds
-        naive: { ...shown.naive, ratio: naive.ratio, ratios: naive.ratios },
-        moduleVsNaive: vsNaive.ratio,
-        moduleVsNaiveRatios: vsNaive.ratios,
-        moduleFifoOk: fifoOk,
-        moduleRepeats: rows.reduce((n, x) => n + x.mod.repeats, 0),
-        heartbeatLosses: mod.heartbeatLosses,
-      };
-      table[`P2 ${size.p2Entities}×${size.p2Jobs}, c50 (jobs/s)`] = {
-        module: shown.mod.jobsPerS,
-        bullmq: shown.raw.jobsPerS,
-        groupmq: shown.groupmq.jobsPerS,
-        target: '>= 0.8× BullMQ',
-        note: `module/BullMQ ${vsRaw.ratio}${each(vsRaw.ratios)}, module/groupmq ${vsGroupmq.ratio}, groupmq/BullMQ ${groupmqVsRaw.ratio}; naive ${shown.naive.jobsPerS} (module/naive ${vsNaive.ratio})`,
-      };
-      if (opts.parts.has('p3')) {
-        const p3 = Math.max(...rows.map((x) => x.mod.connections.total));
-        result.p3 = {
-          connections: p3,
-          byName: shown.mod.connections.byName,
-          perEntity: round(p3 / size.p2Entities, 2),
-          rawConnections: shown.raw.connections,
-          groupmqConnections: Math.max(...rows.map((x) => x.groupmq.connections)),
-          naiveConnections: shown.naive.connections,
+      if (opts.parts.has('p1')) {
+        const rows = rounds.map((x) => x.p1!);
+        const vsRaw = ratioOf(rows, (x) => x.mod.jobsPerS / x.raw.jobsPerS);
+        const vsGroupmq = ratioOf(rows, (x) => x.mod.jobsPerS / x.groupmq.jobsPerS);
+        const groupmqVsRaw = ratioOf(rows, (x) => x.groupmq.jobsPerS / x.raw.jobsPerS);
+        const { shown } = vsRaw;
+        const fifoOk = rows.every((x) => x.mod.fifoOk);
+        if (!fifoOk) failed = true;
+        result.p1 = {
+          ratio: vsRaw.ratio,
+          jobs: size.p1Jobs,
+          module: { ...shown.mod, connections: undefined },
+          raw: shown.raw,
+          ratios: vsRaw.ratios,
+          groupmq: { ...shown.groupmq, ratioVsRaw: groupmqVsRaw.ratio, ratiosVsRaw: groupmqVsRaw.ratios },
+          moduleVsGroupmq: vsGroupmq.ratio,
+          moduleVsGroupmqRatios: vsGroupmq.ratios,
+          moduleFifoOk: fifoOk,
+          groupmqFifoViolations: rows.reduce((n, x) => n + x.groupmq.fifoViolations, 0),
         };
-        table['P3 connections during P2 (peak)'] = {
-          module: p3,
-          bullmq: shown.raw.connections ?? '-',
-          groupmq: (result.p3 as { groupmqConnections: number }).groupmqConnections,
-          target: '<= 16',
-          note: `naive per-entity Workers ${shown.naive.connections ?? '-'}`,
+        table['P1 one entity, c1 (jobs/s)'] = {
+          module: shown.mod.jobsPerS,
+          bullmq: shown.raw.jobsPerS,
+          groupmq: shown.groupmq.jobsPerS,
+          target: '>= 0.9× BullMQ',
+          note: `module/BullMQ ${vsRaw.ratio}${each(vsRaw.ratios)}, module/groupmq ${vsGroupmq.ratio}, groupmq/BullMQ ${groupmqVsRaw.ratio}`,
         };
       }
-      log(`per-entity FIFO in P2: ${fifoOk ? 'kept' : 'VIOLATED'} (${result.p2 && (result.p2 as { moduleRepeats: number }).moduleRepeats} re-run(s), ${mod.heartbeatLosses} heartbeat loss(es)); groupmq FIFO violations: ${groupmqFifoViolations}`);
-      if (!rows.every((x) => x.naive.fifoOk)) log('naive per-entity reference: per-entity order VIOLATED');
-    }
 
-    if (opts.parts.has('p4')) {
+      if (opts.parts.has('p2')) {
+        const rows = rounds.map((x) => x.p2!);
+        const vsRaw = ratioOf(rows, (x) => x.mod.jobsPerS / x.raw.jobsPerS);
+        const vsGroupmq = ratioOf(rows, (x) => x.mod.jobsPerS / x.groupmq.jobsPerS);
+        const groupmqVsRaw = ratioOf(rows, (x) => x.groupmq.jobsPerS / x.raw.jobsPerS);
+        const naive = ratioOf(rows, (x) => x.naive.jobsPerS / x.raw.jobsPerS);
+        const vsNaive = ratioOf(rows, (x) => x.mod.jobsPerS / x.naive.jobsPerS);
+        const { shown } = vsRaw;
+        const fifoOk = rows.every((x) => x.mod.fifoOk);
+        if (!fifoOk) failed = true;
+        const groupmqFifoViolations = rows.reduce((n, x) => n + x.groupmq.fifoViolations, 0);
+        result.p2 = {
+          ratio: vsRaw.ratio,
+          entities: size.p2Entities,
+          jobsPerEntity: size.p2Jobs,
+          module: { ...shown.mod, connections: undefined },
+          raw: { ...shown.raw, concurrency: 50 },
+          ratios: vsRaw.ratios,
+          groupmq: { ...shown.groupmq, concurrency: 50, ratioVsRaw: groupmqVsRaw.ratio, ratiosVsRaw: groupmqVsRaw.ratios },
+          moduleVsGroupmq: vsGroupmq.ratio,
+          moduleVsGroupmqRatios: vsGroupmq.ratios,
+          groupmqFifoViolations,
+          // the naive per-entity Worker design, measured in the same rounds
+          naive: { ...shown.naive, ratio: naive.ratio, ratios: naive.ratios },
+          moduleVsNaive: vsNaive.ratio,
+          moduleVsNaiveRatios: vsNaive.ratios,
+          moduleFifoOk: fifoOk,
+          moduleRepeats: rows.reduce((n, x) => n + x.mod.repeats, 0),
+          heartbeatLosses: m.heartbeatLosses,
+        };
+        table[`P2 ${size.p2Entities}×${size.p2Jobs}, c50 (jobs/s)`] = {
+          module: shown.mod.jobsPerS,
+          bullmq: shown.raw.jobsPerS,
+          groupmq: shown.groupmq.jobsPerS,
+          target: '>= 0.8× BullMQ',
+          note: `module/BullMQ ${vsRaw.ratio}${each(vsRaw.ratios)}, module/groupmq ${vsGroupmq.ratio}, groupmq/BullMQ ${groupmqVsRaw.ratio}; naive ${shown.naive.jobsPerS} (module/naive ${vsNaive.ratio})`,
+        };
+        if (opts.parts.has('p3')) {
+          const p3 = Math.max(...rows.map((x) => x.mod.connections.total));
+          result.p3 = {
+            connections: p3,
+            byName: shown.mod.connections.byName,
+            perEntity: round(p3 / size.p2Entities, 2),
+            rawConnections: shown.raw.connections,
+            groupmqConnections: Math.max(...rows.map((x) => x.groupmq.connections)),
+            naiveConnections: shown.naive.connections,
+          };
+          table['P3 connections during P2 (peak)'] = {
+            module: p3,
+            bullmq: shown.raw.connections ?? '-',
+            groupmq: (result.p3 as { groupmqConnections: number }).groupmqConnections,
+            target: '<= 16',
+            note: `naive per-entity Workers ${shown.naive.connections ?? '-'}`,
+          };
+        }
+        log(`per-entity FIFO in P2: ${fifoOk ? 'kept' : 'VIOLATED'} (${result.p2 && (result.p2 as { moduleRepeats: number }).moduleRepeats} re-run(s), ${m.heartbeatLosses} heartbeat loss(es)); groupmq FIFO violations: ${groupmqFifoViolations}`);
+        if (!rows.every((x) => x.naive.fifoOk)) log('naive per-entity reference: per-entity order VIOLATED');
+      }
+    });
+
+    await part(['p4'], async () => {
       log(`P4 new-entity latency, ${size.p4Count} entities: module (cron every ${opts.cronInterval} ms, explicit), raw BullMQ, groupmq`);
-      const p4Cron = await mod.newEntityLatency('p4c', size.p4Count, Math.max(5, Math.round(opts.cronInterval / 7)), 'cron', size.timeoutMs);
-      const p4Explicit = await mod.newEntityLatency('p4x', size.p4Count, 20, 'explicit', size.timeoutMs);
+      const p4Cron = await m.newEntityLatency('p4c', size.p4Count, Math.max(5, Math.round(opts.cronInterval / 7)), 'cron', size.timeoutMs);
+      const p4Explicit = await m.newEntityLatency('p4x', size.p4Count, 20, 'explicit', size.timeoutMs);
       const p4Raw = await rawLatency(redis.url, `${prefix}l`, size.p4Count, 20, size.timeoutMs);
       const p4Groupmq = await groupmqNewGroupLatency(redis.url, `${prefix}gl`, size.p4Count, 20, size.timeoutMs);
       result.p4 = {
@@ -284,13 +304,13 @@ async function main(): Promise<void> {
       };
       table['P4 new entity p50/p99 ms (registered: cron)'] = { module: pair(ms(p4Cron)), bullmq: pair(ms(p4Raw)), groupmq: pair(ms(p4Groupmq)), target: 'p99 <= 50', note: 'references: a job on a running Worker' };
       table['P4 new entity p50/p99 ms (createWorker after enqueue)'] = { module: pair(ms(p4Explicit)), bullmq: '', groupmq: '', target: 'p99 <= 50', note: '' };
-    }
+    });
 
-    if (opts.parts.has('p8')) {
+    await part(['p8'], async () => {
       const s = size.p8;
       log(`P8 fairness: hot entity ${s.hotJobs} jobs + ${s.coldEntities} cold entities × ${s.coldJobs}: module (cron, explicit), groupmq (c50)`);
-      const cron = await mod.fairness('p8c', s.hotJobs, s.coldEntities, s.coldJobs, s.spacingMs, 'cron', size.timeoutMs);
-      const explicit = await mod.fairness('p8x', s.hotJobs, s.coldEntities, s.coldJobs, s.spacingMs, 'explicit', size.timeoutMs);
+      const cron = await m.fairness('p8c', s.hotJobs, s.coldEntities, s.coldJobs, s.spacingMs, 'cron', size.timeoutMs);
+      const explicit = await m.fairness('p8x', s.hotJobs, s.coldEntities, s.coldJobs, s.spacingMs, 'explicit', size.timeoutMs);
       const gmq = await groupmqFairness(redis.url, `${prefix}gf`, s.hotJobs, s.coldEntities, s.coldJobs, s.spacingMs, size.timeoutMs);
       result.p8 = {
         ...s,
@@ -302,12 +322,12 @@ async function main(): Promise<void> {
       const left = `hot jobs still queued when the last cold job started: module ${cron.hotLeftWhenColdDone} (cron) / ${explicit.hotLeftWhenColdDone} (explicit), groupmq ${gmq.hotLeftWhenColdDone}`;
       table['P8 cold jobs beside a hot entity p50/p99 ms (cron)'] = { module: pair(ms(cron.cold)), bullmq: '-', groupmq: pair(ms(gmq.cold)), target: 'p99 <= 100', note: left };
       table['P8 cold jobs beside a hot entity p50/p99 ms (explicit)'] = { module: pair(ms(explicit.cold)), bullmq: '-', groupmq: '', target: 'p99 <= 100', note: '' };
-    }
+    });
 
-    if (opts.parts.has('p6')) {
+    await part(['p6'], async () => {
       const entities = opts.p6Entities ?? size.p6.entities;
       log(`P6 ${entities} entities × ${size.p6.jobsPerEntity} jobs active on one node (module), groupmq c50 beside it`);
-      const run = await mod.entities('p6', entities, size.p6.jobsPerEntity, size.timeoutMs * 2);
+      const run = await m.entities('p6', entities, size.p6.jobsPerEntity, size.timeoutMs * 2);
       const gmq = await groupmqRun(redis.url, `${prefix}g6`, entities, size.p6.jobsPerEntity, 50, size.timeoutMs * 2);
       if (!run.fifoOk) failed = true;
       result.p6 = {
@@ -325,13 +345,17 @@ async function main(): Promise<void> {
         target: 'completes, conns <= 16',
         note: `module FIFO ${run.fifoOk ? 'kept' : 'VIOLATED'}, groupmq FIFO violations ${gmq.fifoViolations}`,
       };
-    }
+    });
 
     const timings = { heartbeatTtlMs: (opts.heartbeatTTL ?? 2) * 1000, cronIntervalMs: opts.cronInterval };
-    if (opts.parts.has('p5')) {
+    await part(['p5'], async () => {
       log(`P5 3 node processes, ${size.p5.entities} entities × ${size.p5.jobsPerEntity} jobs of ${size.p5.jobMs} ms, busiest node SIGKILLed mid-job (heartbeatTTL ${timings.heartbeatTtlMs} ms)`);
       const p5 = await nodeKill(redis.url, timings, size.p5);
       result.p5 = { ...size.p5, ...timings, ...p5 };
+      if (p5.drainError) {
+        failed = true;
+        log(`P5: ${p5.drainError}`);
+      }
       table['P5 node SIGKILL: kill → resume p50/p99 ms, lost'] = {
         module: `${pair(ms(p5.resume))}, ${p5.lost} lost`,
         bullmq: '-',
@@ -339,11 +363,15 @@ async function main(): Promise<void> {
         target: `p99 <= ${p5.targetMs}, 0 lost`,
         note: `${p5.entities} entities of ${p5.killedNode}; ${p5.summary}`,
       };
-    }
-    if (opts.parts.has('p7')) {
+    });
+    await part(['p7'], async () => {
       log(`P7 spread: 3 node processes, ${size.p7.entities} entities × ${size.p7.jobsPerEntity} jobs at ${size.p7.addsPerSecond} adds/s`);
       const p7 = await spread(redis.url, timings, size.p7);
       result.p7 = { ...size.p7, ...p7 };
+      if (p7.drainError) {
+        failed = true;
+        log(`P7: ${p7.drainError}`);
+      }
       const shares = Object.entries(p7.perNode).map(([id, s]) => `${id} ${s.entityShare}/${s.jobShare}`).join(', ');
       table['P7 spread: min share of entities / jobs per node'] = {
         module: `${p7.minEntityShare} / ${p7.minJobShare}`,
@@ -352,10 +380,9 @@ async function main(): Promise<void> {
         target: '>= 0.2 / 0.2',
         note: `entities/jobs per node: ${shares}; ${p7.summary}`,
       };
-    }
+    });
 
-    mkdirSync(dirname(opts.out), { recursive: true });
-    writeFileSync(opts.out, `${JSON.stringify(result, null, 2)}\n`);
+    save();
     console.table(table);
     log(`written ${opts.out}`);
     if (failed) process.exitCode = 1;

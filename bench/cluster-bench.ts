@@ -49,7 +49,7 @@ async function withCluster<T>(name: string, redisUrl: string, settings: (run: Ru
   let ok = false;
   try {
     const result = await body(cluster, run);
-    ok = true;
+    ok = !(result as { drainError?: string }).drainError;
     return result;
   } finally {
     await cluster.stopAll({ graceMs: 5000 });
@@ -100,6 +100,19 @@ export function nodeShares(history: readonly JobExecution[], nodeIds: readonly s
   return perNode;
 }
 
+/**
+ * Waits for every enqueued job to complete; the error message when some did not within `timeoutMs` (the run's
+ * figures are still computed: the jobs left count as lost).
+ */
+async function drained(run: RunDir, timeoutMs: number): Promise<string | undefined> {
+  try {
+    await waitForDrain(run, { timeoutMs });
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
 export interface NodeKillResult {
   killedNode: string;
   /** Entities the killed node was serving (its last start before the kill) that still had jobs to run. */
@@ -111,6 +124,8 @@ export interface NodeKillResult {
   fifoViolations: number;
   historyOk: boolean;
   summary: string;
+  /** Set when not every job completed within the drain timeout. */
+  drainError?: string;
 }
 
 /**
@@ -147,7 +162,7 @@ export async function nodeKill(
     cluster.node(victim).kill('SIGKILL');
     await cluster.node(victim).waitExit(5000);
     await producing;
-    await waitForDrain(run, { timeoutMs: size.drainTimeoutMs });
+    const drainError = await drained(run, size.drainTimeoutMs);
     const result = collectRun(run);
     const resumes = resumeAfterKill(result.history, killedAt, victim);
     return {
@@ -159,6 +174,7 @@ export async function nodeKill(
       fifoViolations: result.check.fifo.violations.length,
       historyOk: result.ok,
       summary: result.summary,
+      ...(drainError === undefined ? {} : { drainError }),
     };
   });
 }
@@ -172,6 +188,8 @@ export interface SpreadResult {
   target: number;
   historyOk: boolean;
   summary: string;
+  /** Set when not every job completed within the drain timeout (shares are of the jobs that did). */
+  drainError?: string;
 }
 
 /**
@@ -194,7 +212,7 @@ export async function spread(
       settings: { keyPrefix: nodeSettings(run, t, size.jobMs).keyPrefix, ratePerSecond: Math.max(1, Math.round(size.addsPerSecond / producers)) },
       timeoutMs: size.drainTimeoutMs,
     });
-    await waitForDrain(run, { timeoutMs: size.drainTimeoutMs });
+    const drainError = await drained(run, size.drainTimeoutMs);
     const result = collectRun(run);
     const perNode = nodeShares(result.history, cluster.nodes.map((n) => n.id), size.entities);
     const shares = Object.values(perNode);
@@ -207,6 +225,7 @@ export async function spread(
       target: 0.2,
       historyOk: result.ok,
       summary: result.summary,
+      ...(drainError === undefined ? {} : { drainError }),
     };
   });
 }
