@@ -1,6 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startRedisServer } from '@nestjs/atomic-queues/testing';
 import { cleanupOnSignals } from '../load/lib/interrupt.js';
@@ -8,6 +7,7 @@ import { median, round, type Distribution } from '../load/lib/stats.js';
 import { nodeKill, spread } from './cluster-bench.js';
 import { groupmqFairness, groupmqNewGroupLatency, groupmqRun } from './groupmq.js';
 import { ModuleBench } from './module-bench.js';
+import { benchOptions, type Part } from './options.js';
 import { rawLatency, rawOneQueue, rawPerEntity } from './raw-bullmq.js';
 
 /**
@@ -55,54 +55,6 @@ const SIZES = {
   },
 };
 type Size = (typeof SIZES)['full'];
-
-const PARTS = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7', 'p8'] as const;
-type Part = (typeof PARTS)[number];
-const DEFAULT_PARTS: Part[] = ['p1', 'p2', 'p3', 'p4'];
-
-function partList(flag: string, raw: string | undefined): Part[] {
-  if (raw === undefined) return [];
-  const parts = raw.split(',').map((p) => p.trim().toLowerCase()).filter(Boolean);
-  const bad = parts.filter((p) => !(PARTS as readonly string[]).includes(p));
-  if (parts.length === 0 || bad.length > 0) throw new Error(`--${flag} takes a comma-separated list of ${PARTS.join(', ')}, got "${raw}"`);
-  return parts as Part[];
-}
-
-function options() {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      out: { type: 'string', default: 'load/results/bench.json' },
-      'cron-interval': { type: 'string', default: '250' },
-      'heartbeat-ttl': { type: 'string' },
-      rounds: { type: 'string', default: '3' },
-      only: { type: 'string' },
-      with: { type: 'string' },
-      'p6-entities': { type: 'string' },
-    },
-  });
-  const ttlRaw = values['heartbeat-ttl'];
-  const heartbeatTTL = ttlRaw === undefined ? undefined : Number(ttlRaw);
-  if (heartbeatTTL !== undefined && !(Number.isInteger(heartbeatTTL) && heartbeatTTL >= 2)) {
-    throw new Error(`--heartbeat-ttl must be an integer >= 2 (seconds), got "${ttlRaw}"`);
-  }
-  const cronInterval = Number(values['cron-interval']);
-  if (!Number.isInteger(cronInterval) || cronInterval < 10) {
-    throw new Error(`--cron-interval must be an integer >= 10 (ms), got "${values['cron-interval']}"`);
-  }
-  const rounds = Number(values.rounds);
-  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error(`--rounds must be an integer from 1 to 20, got "${values.rounds}"`);
-  if (values.only !== undefined && values.with !== undefined) throw new Error('--only and --with exclude each other: --only lists every part to run');
-  const only = partList('only', values.only);
-  const parts = new Set<Part>(only.length > 0 ? only : [...DEFAULT_PARTS, ...partList('with', values.with)]);
-  if (parts.has('p3')) parts.add('p2'); // P3 is measured during P2
-  const p6Raw = values['p6-entities'];
-  const p6Entities = p6Raw === undefined ? undefined : Number(p6Raw);
-  if (p6Entities !== undefined && !(Number.isInteger(p6Entities) && p6Entities >= 1 && p6Entities <= 50_000)) {
-    throw new Error(`--p6-entities must be an integer from 1 to 50000, got "${p6Raw}"`);
-  }
-  return { quick: values.quick!, out: resolve(values.out!), cronInterval, heartbeatTTL, rounds, parts, p6Entities };
-}
 
 const jobsOf = (entities: number, perEntity: number) =>
   Array.from({ length: entities * perEntity }, (_, i) => ({ name: 'bench', data: { entity: i % entities, seq: Math.floor(i / entities) } }));
@@ -152,7 +104,7 @@ function ratioOf<T>(rows: T[], ratio: (x: T) => number) {
 }
 
 async function main(): Promise<void> {
-  const opts = options();
+  const opts = benchOptions(process.argv.slice(2));
   const size = opts.quick ? SIZES.quick : SIZES.full;
   const redis = await startRedisServer({ args: ['--maxclients', '20000'] });
   const prefix = `aqb${randomBytes(3).toString('hex')}`;

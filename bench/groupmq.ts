@@ -1,7 +1,7 @@
 import { Queue, Worker, type ReservedJob } from 'groupmq';
 import { Redis } from 'ioredis';
 import { distribution, type Distribution } from '../load/lib/stats.js';
-import { connectionsOfThisProcess, countdown, peakConnections, pool, throughput, type Throughput } from './common.js';
+import { countdown, peakConnections, pool, throughput, type Throughput } from './common.js';
 
 /**
  * The same workloads on groupmq 1.1.0 (per-group FIFO on one Redis structure: a `:ready` sorted set of groups, one
@@ -21,7 +21,9 @@ export interface GroupmqRun extends Throughput {
   fifoViolations: number;
 }
 
-const redisOf = (redisUrl: string) => new Redis(redisUrl, { maxRetriesPerRequest: null });
+/** Client name of every groupmq connection (the Worker's blocking one is a `duplicate()` of the Queue's: same name). */
+const CLIENT_NAME = 'bench-groupmq';
+const redisOf = (redisUrl: string) => new Redis(redisUrl, { maxRetriesPerRequest: null, connectionName: CLIENT_NAME });
 
 /**
  * Adds `jobsPerGroup` jobs to each group, 256 adds in flight; orderMs = (now - jobsPerGroup) + seq (past times, one
@@ -52,7 +54,6 @@ export async function groupmqRun(
   concurrency: number,
   timeoutMs: number,
 ): Promise<GroupmqRun> {
-  const before = (await connectionsOfThisProcess(redisUrl)).total;
   const queue = new Queue<SeqData>({ redis: redisOf(redisUrl), namespace, logger: false });
   const ids = Array.from({ length: groups }, (_, i) => `g${i}`);
   await fill(queue, ids, jobsPerGroup);
@@ -68,10 +69,11 @@ export async function groupmqRun(
     },
   });
   try {
-    const peak = peakConnections(redisUrl, progress.done);
+    const peak = peakConnections(redisUrl, progress.done, (c) => c.byName[CLIENT_NAME] ?? 0);
     await progress.done;
     const result = throughput(groups * jobsPerGroup, performance.now() - started);
-    const connections = (await peak).total - before;
+    // counted by client name: other connections of this process (e.g. the module's, closing) are left out
+    const connections = (await peak).byName[CLIENT_NAME] ?? 0;
     return { ...result, connections, fifoViolations: fifoViolations(seen, ids, jobsPerGroup) };
   } finally {
     await worker.close(0);

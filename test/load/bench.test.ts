@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import type { JobExecution } from '@nestjs/atomic-queues/testing';
 import { describe, expect, it } from 'vitest';
 import { nodeShares, resumeAfterKill } from '../../bench/cluster-bench.js';
+import { benchOptions } from '../../bench/options.js';
 
 const BENCH = 'dist/bench/bench.js';
 
@@ -78,18 +79,33 @@ describe('npm run bench (quick, one round)', () => {
     }
   }, 90_000);
 
-  it.concurrent.each([
-    [['--rounds', '0'], '--rounds must be an integer from 1 to 20, got "0"'],
-    [['--only', 'p5,p9'], '--only takes a comma-separated list of p1, p2, p3, p4, p5, p6, p7, p8, got "p5,p9"'],
-    [['--only', 'p5', '--with', 'p6'], '--only and --with exclude each other'],
-    [['--p6-entities', '0'], '--p6-entities must be an integer from 1 to 50000, got "0"'],
-  ])('rejects bad options %j with a message naming them', async (args, message) => {
-    const run = await promisify(execFile)(process.execPath, [BENCH, ...args]).then(
+  it('rejects a bad option with exit code 1 and a message naming it', async () => {
+    const run = await promisify(execFile)(process.execPath, [BENCH, '--rounds', '0']).then(
       () => ({ code: 0, err: '' }),
       (error: { code: number; stderr: string }) => ({ code: error.code, err: error.stderr }),
     );
     expect(run.code).toBe(1);
-    expect(run.err).toContain(message);
+    expect(run.err).toContain('--rounds must be an integer from 1 to 20, got "0"');
+  });
+});
+
+describe('bench options', () => {
+  it('runs p1–p4 by default; --with adds parts, --only replaces them, P3 brings P2 along', () => {
+    expect([...benchOptions([]).parts].sort()).toEqual(['p1', 'p2', 'p3', 'p4']);
+    expect([...benchOptions(['--with', 'p5,P8']).parts].sort()).toEqual(['p1', 'p2', 'p3', 'p4', 'p5', 'p8']);
+    expect([...benchOptions(['--only', 'p6']).parts]).toEqual(['p6']);
+    expect([...benchOptions(['--only', 'p3']).parts].sort()).toEqual(['p2', 'p3']);
+    expect(benchOptions(['--p6-entities', '500']).p6Entities).toBe(500);
+  });
+
+  it.each([
+    [['--only', 'p5,p9'], '--only takes a comma-separated list of p1, p2, p3, p4, p5, p6, p7, p8, got "p5,p9"'],
+    [['--with', ''], '--with takes a comma-separated list of p1, p2, p3, p4, p5, p6, p7, p8, got ""'],
+    [['--only', 'p5', '--with', 'p6'], '--only and --with exclude each other'],
+    [['--p6-entities', '0'], '--p6-entities must be an integer from 1 to 50000, got "0"'],
+    [['--heartbeat-ttl', '1'], '--heartbeat-ttl must be an integer >= 2 (seconds), got "1"'],
+  ])('rejects %j with a message naming the option', (args, message) => {
+    expect(() => benchOptions(args)).toThrow(message);
   });
 });
 
