@@ -155,4 +155,60 @@ export class ModuleBench {
     await this.closeAll(entityType, ids);
     return distribution(latencies);
   }
+
+  /**
+   * Fairness (P8): entity `hot` gets `hotJobs` jobs and starts; then `coldEntities` never-seen entities get
+   * `coldJobs` jobs each, one entity every `spacingMs`, while the hot one still has a backlog. Workers are spawned as
+   * in `newEntityLatency` (`mode`). Latency of every cold job = its enqueue call → its processor start.
+   * `hotLeftWhenColdDone`: hot jobs still queued when the last cold job started (> 0: the cold ones did not wait for it).
+   */
+  async fairness(
+    entityType: string,
+    hotJobs: number,
+    coldEntities: number,
+    coldJobs: number,
+    spacingMs: number,
+    mode: 'cron' | 'explicit',
+    timeoutMs: number,
+  ): Promise<{ cold: Distribution; hotLeftWhenColdDone: number }> {
+    const hot = await this.queues.getOrCreateEntityQueue(entityType, 'hot');
+    for (let seq = 0; seq < hotJobs; seq += 1) await this.queues.addJob(hot.name, 'bench', { seq });
+    const enqueuedAt = new Map<string, number>();
+    const latencies: number[] = [];
+    let hotDone = 0;
+    const progress = countdown(coldEntities * coldJobs, timeoutMs, `fairness cold jobs (${mode})`);
+    const hotProgress = countdown(hotJobs, timeoutMs, `fairness hot jobs (${mode})`);
+    const processorOf = (id: string) => (job: Job) => {
+      if (id === 'hot') {
+        hotDone += 1;
+        hotProgress.hit();
+        return;
+      }
+      latencies.push(performance.now() - enqueuedAt.get(`${id}#${(job.data as { seq: number }).seq}`)!);
+      progress.hit();
+    };
+    if (mode === 'cron') this.registerWithCron(entityType, processorOf);
+    else await this.spawn(entityType, 'hot', processorOf('hot'));
+    while (hotDone === 0) await new Promise((r) => setTimeout(r, 5)); // the hot entity is being served
+    const ids = Array.from({ length: coldEntities }, (_, i) => `c${i}`);
+    const adds: Promise<void>[] = [];
+    for (const id of ids) {
+      adds.push(
+        (async () => {
+          for (let seq = 0; seq < coldJobs; seq += 1) {
+            enqueuedAt.set(`${id}#${seq}`, performance.now());
+            await this.queues.addEntityJob(entityType, id, 'bench', { seq });
+          }
+          if (mode === 'explicit') await this.spawn(entityType, id, processorOf(id));
+        })(),
+      );
+      await new Promise((r) => setTimeout(r, spacingMs));
+    }
+    await Promise.all(adds);
+    await progress.done;
+    const hotLeftWhenColdDone = hotJobs - hotDone;
+    await hotProgress.done;
+    await this.closeAll(entityType, ['hot', ...ids]);
+    return { cold: distribution(latencies), hotLeftWhenColdDone };
+  }
 }
