@@ -6,7 +6,8 @@ import { ATOMIC_QUEUES_REDIS, type RedisClient } from '../ports/redis.js';
 import { AtomicQueuesValidationError } from '../errors.js';
 import { assertEntity, assertEntityPart, assertName, assertNonEmptyString } from '../validation.js';
 import type { LuaScript } from '../redis/lua-script.js';
-import { indexJobScript, indexQueueScript, retireEntityScript, sweepPageScript, unindexJobScript, unindexJobsScript } from './index.lua.js';
+import { isCluster } from '../drivers/redis-client.js';
+import { indexJobScript, indexQueueScript, retireEntityScript, sweepPageScript, unindexJobBatchScript, unindexJobScript, unindexJobsScript } from './index.lua.js';
 
 export type WorkerState = 'starting' | 'running' | 'closing' | 'closed';
 export const WORKER_STATES: readonly WorkerState[] = ['starting', 'running', 'closing', 'closed'];
@@ -56,8 +57,15 @@ export type RetireOutcome = 'retired' | 'more' | 'recent' | 'pending' | 'worker'
  * a queue serves, and `${keyPrefix}:idx:types` (SET). Times in the index are Redis server time (one clock for
  * every node). IndexSweeperService repairs and retires entries.
  */
+/** Jobs per batched unindex call (bounds how long one call blocks Redis). */
+const UNINDEX_BATCH = 500;
+
 @Injectable()
 export class IndexManagerService {
+  /** unindexJobSoon requests waiting for the next flush, per entity type. */
+  private readonly unindexing = new Map<string, Array<{ entityId: string; jobId: string; settle(err?: unknown): void }>>();
+  private unindexScheduled = false;
+
   constructor(
     @Inject(ATOMIC_QUEUES_REDIS) private readonly redis: RedisClient,
     @Inject(ATOMIC_QUEUES_CONFIG) private readonly config: ResolvedAtomicQueuesConfig,
@@ -109,6 +117,51 @@ export class IndexManagerService {
    */
   async unindexJob(entityType: string, entityId: string, jobId: string): Promise<boolean> {
     return (await this.runJobScript(unindexJobScript, entityType, entityId, jobId)) === 1;
+  }
+
+  /**
+   * `unindexJob`, batched: the completions reported during one turn of the event loop are unindexed with one
+   * script call per entity type (per 500 jobs) instead of one per job. Resolves when this job's batch is stored.
+   * On a Cluster (the entities' job sets live in different slots) each job keeps its own call.
+   */
+  unindexJobSoon(entityType: string, entityId: string, jobId: string): Promise<void> {
+    assertEntity(entityType, entityId);
+    assertNonEmptyString('jobId', jobId);
+    return new Promise<void>((resolve, reject) => {
+      const list = this.unindexing.get(entityType) ?? [];
+      list.push({ entityId, jobId, settle: (err) => (err === undefined ? resolve() : reject(err)) });
+      this.unindexing.set(entityType, list);
+      if (!this.unindexScheduled) {
+        this.unindexScheduled = true;
+        setImmediate(() => void this.flushUnindex());
+      }
+    });
+  }
+
+  private async flushUnindex(): Promise<void> {
+    this.unindexScheduled = false;
+    const batches = [...this.unindexing];
+    this.unindexing.clear();
+    const p = this.prefix;
+    await Promise.all(
+      batches.flatMap(([entityType, items]) => {
+        const chunks: (typeof items)[] = [];
+        for (let i = 0; i < items.length; i += UNINDEX_BATCH) chunks.push(items.slice(i, i + UNINDEX_BATCH));
+        return chunks.map(async (chunk) => {
+          try {
+            if (isCluster(this.redis)) {
+              await Promise.all(chunk.map((x) => this.unindexJob(entityType, x.entityId, x.jobId)));
+            } else {
+              const jobKeys = [keys.indexJobs(p, entityType), keys.indexTouched(p, entityType), ...chunk.map((x) => keys.indexJobSet(p, entityType, x.entityId))];
+              await unindexJobBatchScript.run(this.redis, jobKeys, [...chunk.map((x) => x.entityId), ...chunk.map((x) => x.jobId)]);
+            }
+            for (const x of chunk) x.settle();
+          } catch (err) {
+            for (const x of chunk) x.settle(err ?? new Error('unindex failed'));
+          }
+        });
+      }),
+    );
   }
 
   /** Runs a script of ./index.lua.ts (KEYS: jobSet, countHash, touched. ARGV: jobId, entityId); its reply as a number. */

@@ -61,6 +61,27 @@ return 1`,
  * KEYS: jobSet, countHash. ARGV: entityId, jobId… Removes the given jobs (the sweeper's repair of jobs that
  * finished without being unindexed); the count drops by the number actually removed. Returns that number.
  */
+/**
+ * KEYS: countHash, touched, then one jobSet per job. ARGV: the entity id of each jobSet, then the job id of each.
+ * unindexJobScript for many jobs of one entity type (any entities) in one call: the completions of a node's
+ * workers are unindexed in batches, not one script per job. Returns how many were still indexed.
+ */
+export const unindexJobBatchScript = new LuaScript(
+  'aq-unindex-job-batch',
+  `${NOW}
+local n = #KEYS - 2
+local removed = 0
+for i = 1, n do
+  if redis.call('ZREM', KEYS[i + 2], ARGV[n + i]) == 1 then
+    removed = removed + 1
+    local c = redis.call('HINCRBY', KEYS[1], ARGV[i], -1)
+    if c <= 0 then redis.call('HDEL', KEYS[1], ARGV[i]) end
+    redis.call('ZADD', KEYS[2], now, ARGV[i])
+  end
+end
+return removed`,
+  'any',
+);
 export const unindexJobsScript = new LuaScript(
   'aq-unindex-jobs',
   `local removed = 0

@@ -404,7 +404,7 @@ export class WorkerManagerService {
 
   private async unindex(managed: ManagedWorker, job: Job): Promise<void> {
     if (!managed.entity || job.id === undefined) return;
-    await this.safely('unindex job', () => this.index.unindexJob(managed.entity!.entityType, managed.entity!.entityId, String(job.id)));
+    await this.safely('unindex job', () => this.index.unindexJobSoon(managed.entity!.entityType, managed.entity!.entityId, String(job.id)));
   }
 
   /** Runs one job: every attempt in place while the job stays active; throws only the final failure. */

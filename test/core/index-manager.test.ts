@@ -36,6 +36,26 @@ describe('IndexManagerService', () => {
     expect(await core.index.getEntitiesWithJobs('order')).toEqual({});
   });
 
+  it('unindexJobSoon batches one turn of completions into one script call per entity type, counts exact', async () => {
+    core = makeCore();
+    const { index } = core;
+    for (let i = 0; i < 30; i++) await index.indexJob('order', `o${i % 3}`, `j${i}`);
+    await index.indexJob('user', 'u1', 'k1');
+    const calls = { n: 0 };
+    const evalsha = core.redis.evalsha.bind(core.redis);
+    core.redis.evalsha = ((...args: Parameters<typeof evalsha>) => {
+      calls.n += 1;
+      return evalsha(...args);
+    }) as typeof evalsha;
+    // every job once, some twice (a completion reported again): each is discounted exactly once
+    const ids = Array.from({ length: 30 }, (_, i) => i);
+    await Promise.all([...ids, 0, 1].map((i) => index.unindexJobSoon('order', `o${i % 3}`, `j${i}`)).concat(index.unindexJobSoon('user', 'u1', 'k1')));
+    expect(calls.n).toBe(2); // one per entity type
+    expect(await index.getEntitiesWithJobs('order')).toEqual({});
+    expect(await index.getEntitiesWithJobs('user')).toEqual({});
+    expect(() => index.unindexJobSoon('order', 'bad id', 'j1')).toThrow(/entityId/); // before anything is queued
+  });
+
   it('stores keys under ${keyPrefix}:idx:${entityType}:…', async () => {
     core = makeCore();
     const p = core.config.keyPrefix;

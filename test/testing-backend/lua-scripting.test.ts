@@ -10,7 +10,8 @@ import { installLuaScripting } from '../../testing/redis-mock/lua/scripting.js';
 import type { RedisClient } from '../../src/ports/redis.js';
 import type { LuaScript } from '../../src/redis/lua-script.js';
 import { acquireAvailableScript, acquireLockScript, applyIfCurrentScript, extendLockScript, releaseLockScript } from '../../src/locks/lock.lua.js';
-import { indexJobScript, indexQueueScript, jobPresenceScript, retireEntityScript, unindexJobScript, unindexJobsScript } from '../../src/index/index.lua.js';
+import { indexJobScript, indexQueueScript, jobPresenceScript, retireEntityScript, unindexJobBatchScript, unindexJobScript, unindexJobsScript } from '../../src/index/index.lua.js';
+import { markReadyScript, reapLeasesScript, takeOrphanFlagScript, takeReadyScript } from '../../src/engine/engine.lua.js';
 import { refreshHeartbeatScript, releaseHeartbeatScript } from '../../src/workers/heartbeat.lua.js';
 
 /** A reply or the error message, comparable across backends (errors thrown inside arrays become {error}). */
@@ -120,6 +121,18 @@ describe('Lua scripts on the clocked mock answer like Redis 7', () => {
       [refreshHeartbeatScript, [hb1], ['node|1', 5_000]],
       [refreshHeartbeatScript, [hb2], ['node|2', 5_000]],
       [releaseHeartbeatScript, [hb1], ['node|1']],
+      // the batched unindex and the engine's scripts (at the end: the pinned slice above keeps its positions)
+      [indexJobScript, [jobs, counts, touched, queues, types], ['j4', 'e1', 'order']],
+      [unindexJobBatchScript, [counts, touched, jobs, jobs], ['e1', 'e1', 'j4', 'j4']],
+      [markReadyScript, [p + 'ready:order'], [500, 'e1', p + 'ready-signal', 'order:e1']],
+      [markReadyScript, [p + 'ready:order'], [900, 'e1', p + 'ready-signal', 'order:e1']],
+      [markReadyScript, [p + 'ready:order'], [100, 'e1', p + 'ready-signal', 'order:e1']],
+      [markReadyScript, [p + 'ready:order'], [2000, 'e2', p + 'ready-signal', 'order:e2']],
+      [takeReadyScript, [p + 'ready:order'], [1000, 10]],
+      [takeReadyScript, [p + 'ready:order'], [3000, 10]],
+      [reapLeasesScript, [p + 'leases'], [5000, 10, p.slice(0, -1), p + 'ready-signal', 60_000]],
+      [takeOrphanFlagScript, [p + 'orphan:order-e1-queue'], []],
+      [takeOrphanFlagScript, [p + 'orphan:order-e1-queue'], []],
     ];
     // an applied fenced write ends with the server's time, which differs between the worlds: compare its type
     const withoutTime = (script: LuaScript, reply: unknown) =>
@@ -129,6 +142,8 @@ describe('Lua scripts on the clocked mock answer like Redis 7', () => {
       await r.set(hb2, 'node|other', 'PX', 60_000);
       await r.hset(p + 'q:done', 'finishedOn', 1);
       await r.hset(p + 'q:live', 'timestamp', 1);
+      await r.zadd(p + 'leases', 1000, 'order:e1 wdead', 1000, 'order:e3 walive', 9000, 'order:e4 wlater');
+      await r.set(p + 'workers:walive', 'node|3', 'PX', 60_000);
     };
     const runAll = async (r: RedisClient) => {
       await seed(r);
@@ -136,6 +151,7 @@ describe('Lua scripts on the clocked mock answer like Redis 7', () => {
       for (const [script, keys, args] of steps) replies.push(withoutTime(script, await outcome(script.run(r, keys, args))));
       replies.push(await r.hgetall(lock1), await r.lrange(target, 0, -1), await r.hgetall(counts), await r.exists(hb1), await r.get(p + 'counter'));
       replies.push(await r.hgetall(queues), await r.hgetall(queueEntity), await r.zcard(touched), await r.exists(touched, jobs), await r.smembers(types)); // emptied sorted sets are gone
+      replies.push(await r.zrange(p + 'leases', 0, -1), await r.zrange(p + 'ready:order', 0, -1, 'WITHSCORES'));
       return replies;
     };
     try {
