@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ATOMIC_QUEUES_CONFIG, type ResolvedAtomicQueuesConfig } from '../config/atomic-queues-config.js';
 import { entityQueueName, keys } from '../config/keys.js';
-import { ATOMIC_QUEUES_CLOCK, type Clock } from '../ports/clock.js';
+import { ATOMIC_QUEUES_CLOCK, type Clock, type ClockTimer } from '../ports/clock.js';
 import { ATOMIC_QUEUES_REDIS, type RedisClient } from '../ports/redis.js';
 import { AtomicQueuesValidationError } from '../errors.js';
 import { assertEntity, assertEntityPart, assertName, assertNonEmptyString } from '../validation.js';
@@ -59,12 +59,16 @@ export type RetireOutcome = 'retired' | 'more' | 'recent' | 'pending' | 'worker'
  */
 /** Jobs per batched unindex call (bounds how long one call blocks Redis). */
 const UNINDEX_BATCH = 500;
+/** Longest a completion waits to be unindexed with others (other processes see pending counts this much late). */
+const UNINDEX_DELAY_MS = 10;
 
 @Injectable()
 export class IndexManagerService {
   /** unindexJobSoon requests waiting for the next flush, per entity type. */
   private readonly unindexing = new Map<string, Array<{ entityId: string; jobId: string; settle(err?: unknown): void }>>();
-  private unindexScheduled = false;
+  private unindexTimer?: ClockTimer;
+  private unindexBuffered = 0;
+  private unindexFlush?: Promise<void>;
 
   constructor(
     @Inject(ATOMIC_QUEUES_REDIS) private readonly redis: RedisClient,
@@ -120,9 +124,11 @@ export class IndexManagerService {
   }
 
   /**
-   * `unindexJob`, batched: the completions reported during one turn of the event loop are unindexed with one
-   * script call per entity type (per 500 jobs) instead of one per job. Resolves when this job's batch is stored.
-   * On a Cluster (the entities' job sets live in different slots) each job keeps its own call.
+   * `unindexJob`, batched: completions are collected for up to 10 ms (or 500 jobs) and unindexed with one script
+   * call per entity type instead of one per job, which halves the module's Redis work per job. Resolves when this
+   * job's batch is stored. Reads of this service (`getEntitiesWithJobs`) store the collected ones first, so this
+   * process never sees a stale count; other processes may see it up to 10 ms late (the cron and the sweeper
+   * tolerate that). On a Cluster (the entities' job sets live in different slots) each job keeps its own call.
    */
   unindexJobSoon(entityType: string, entityId: string, jobId: string): Promise<void> {
     assertEntity(entityType, entityId);
@@ -131,17 +137,30 @@ export class IndexManagerService {
       const list = this.unindexing.get(entityType) ?? [];
       list.push({ entityId, jobId, settle: (err) => (err === undefined ? resolve() : reject(err)) });
       this.unindexing.set(entityType, list);
-      if (!this.unindexScheduled) {
-        this.unindexScheduled = true;
-        setImmediate(() => void this.flushUnindex());
-      }
+      this.unindexBuffered += 1;
+      if (this.unindexBuffered >= UNINDEX_BATCH) void this.flushPendingUnindex();
+      else this.unindexTimer ??= this.clock.setTimeout(() => void this.flushPendingUnindex(), UNINDEX_DELAY_MS, { unref: true, label: 'atomic-queues unindex batch' });
     });
   }
 
+  /** Stores the completions collected by unindexJobSoon now (the module calls it before reads and at shutdown). */
+  async flushPendingUnindex(): Promise<void> {
+    this.clock.clear(this.unindexTimer);
+    this.unindexTimer = undefined;
+    if (this.unindexBuffered > 0) {
+      const previous = this.unindexFlush;
+      const flush = this.flushUnindex();
+      this.unindexFlush = flush;
+      await Promise.all([previous, flush]);
+    } else {
+      await this.unindexFlush;
+    }
+  }
+
   private async flushUnindex(): Promise<void> {
-    this.unindexScheduled = false;
     const batches = [...this.unindexing];
     this.unindexing.clear();
+    this.unindexBuffered = 0;
     const p = this.prefix;
     await Promise.all(
       batches.flatMap(([entityType, items]) => {
@@ -176,6 +195,7 @@ export class IndexManagerService {
   /** `{ [entityId]: pendingCount }` for every entity of the type with at least one pending job. */
   async getEntitiesWithJobs(entityType: string): Promise<Record<string, number>> {
     assertEntityPart('entityType', entityType);
+    await this.flushPendingUnindex();
     const raw = await this.redis.hgetall(keys.indexJobs(this.prefix, entityType));
     const out: Record<string, number> = {};
     for (const [id, n] of Object.entries(raw)) if (Number(n) > 0) out[id] = Number(n);
@@ -260,7 +280,7 @@ export class IndexManagerService {
         this.redis,
         [
           keys.indexJobSet(p, entityType, entityId), keys.indexJobs(p, entityType), keys.indexTouched(p, entityType), keys.indexQueues(p, entityType),
-          keys.queueEntity(p), keys.indexWorkers(p, entityType), keys.attempts(p, queueName), ...heartbeats,
+          keys.queueEntity(p), keys.indexWorkers(p, entityType), keys.attempts(p, queueName), keys.ready(p, entityType), ...heartbeats,
         ],
         [entityId, queueName, options.retentionMs, options.queueBaseKey ?? '', options.finishedLimit ?? 1000, `${entityType}:${entityId}`, ...fields],
       ),

@@ -122,7 +122,8 @@ return out`,
 
 /**
  * Retires one idle entity, atomically.
- * KEYS: jobSet, countHash, touched, queues, queueEntity, workers, attempts, heartbeat keys of its recorded workers….
+ * KEYS: jobSet, countHash, touched, queues, queueEntity, workers, attempts, the engine's ready set of the type,
+ * heartbeat keys of its recorded workers….
  * ARGV: entityId, queueName, retentionMs, queueBaseKey (`${prefix}:${queueName}:`, or '' when the queue data is
  * not in this Redis), finishedLimit, `${entityType}:${entityId}`, worker fields of the workers hash….
  *
@@ -141,7 +142,7 @@ local entityId, queueName = ARGV[1], ARGV[2]
 local last = redis.call('ZSCORE', KEYS[3], entityId)
 if last and now - tonumber(last) < tonumber(ARGV[3]) then return 'recent' end
 if redis.call('ZCARD', KEYS[1]) > 0 or tonumber(redis.call('HGET', KEYS[2], entityId) or '0') > 0 then return 'pending' end
-for i = 8, #KEYS do
+for i = 9, #KEYS do
   if redis.call('EXISTS', KEYS[i]) == 1 then return 'worker' end
 end
 local base = ARGV[4]
@@ -172,6 +173,7 @@ end
 redis.call('DEL', KEYS[1], KEYS[7])
 redis.call('HDEL', KEYS[2], entityId)
 redis.call('ZREM', KEYS[3], entityId)
+redis.call('ZREM', KEYS[8], entityId)
 if redis.call('HGET', KEYS[4], entityId) == queueName then redis.call('HDEL', KEYS[4], entityId) end
 if redis.call('HGET', KEYS[5], queueName) == ARGV[6] then redis.call('HDEL', KEYS[5], queueName) end
 for i = 7, #ARGV do redis.call('HDEL', KEYS[6], ARGV[i]) end

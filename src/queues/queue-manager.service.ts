@@ -153,7 +153,7 @@ export class QueueManagerService {
       const job = await this.getOrCreateQueue(queueName).add(jobName, data, options);
       return { id: String(job.id), name: jobName, queueName };
     }
-    const queue = await this.openEntityQueue(entity);
+    let queue = await this.openEntityQueue(entity);
     // Index first (with our own id) so a job can never finish before it is counted.
     const jobId = options.jobId ?? randomUUID();
     const indexed = await this.index.indexEntityJob(entity.entityType, entity.entityId, jobId);
@@ -164,6 +164,8 @@ export class QueueManagerService {
       // does not stop it: the object's connection is the driver's, shared.)
       if (!indexed.queueIndexed) {
         this.ready.delete(queue.name);
+        // The sweep may have dropped this process' cached object (closeQueue): open it again as an entity queue.
+        queue = this.getOrCreateEntityQueue(entity.entityType, entity.entityId);
         await this.setUpEntityQueue(queue.name, queue);
       }
       job = await queue.add(jobName, data, { ...options, jobId });

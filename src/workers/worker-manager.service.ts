@@ -176,6 +176,7 @@ export class WorkerManagerService {
       const managed = await this.start(options, owner, settings);
       return { created: true, workerName, nodeId: this.nodeId, worker: managed.worker };
     } catch (err) {
+      if (options.entity) await this.dropLease(options.entity, workerName);
       await this.safely('release heartbeat', () => releaseHeartbeatScript.run(this.redis, [hbKey], [owner]));
       throw err;
     }
@@ -369,7 +370,7 @@ export class WorkerManagerService {
     if (entity) {
       managed.local = { workerName, queueName, entity, waiter, managed: managedSpawn, ttlMs: managed.ttlMs };
       this.signals.register(managed.local);
-      await this.safely('lease', () => this.redis.zadd(keys.leases(this.config.keyPrefix), this.clock.now() + managed.ttlMs, leaseMember(entity, workerName)));
+      await this.safely('lease', () => this.writeLease(entity, workerName, managed.ttlMs));
       await this.recoverOrphans(managed);
     }
     this.wireEvents(managed);
@@ -506,11 +507,12 @@ export class WorkerManagerService {
     this.channelToWorker.delete(channel);
     // Not awaited: the subscriber never gives up on a command while Redis is unreachable.
     this.subscriber.unsubscribe(channel).catch((err: unknown) => this.logger.warn(`unsubscribe ${channel}: ${String(err)}`));
+    // The lease goes before the heartbeat: a lease seen without its heartbeat means a dead owner (takeover).
+    if (entity && reason !== 'heartbeat-lost' && reason !== 'idle') await this.dropLease(entity, name);
     if (reason !== 'heartbeat-lost' && reason !== 'idle') {
       await this.safely('release heartbeat', () => releaseHeartbeatScript.run(this.redis, [managed.heartbeatKey], [managed.owner]));
     }
     if (entity && reason !== 'heartbeat-lost') {
-      await this.safely('drop lease', () => this.redis.zrem(keys.leases(this.config.keyPrefix), leaseMember(entity, name)));
       // Work left behind (a job added while closing, a node going down) is taken by a node at once, not at the
       // next cron tick. An idle release did this re-check itself, after dropping the heartbeat.
       if (reason !== 'idle') await this.safely('re-check', () => this.markReadyIfWork(managed.queueName, entity));
@@ -532,6 +534,8 @@ export class WorkerManagerService {
     if (!this.isLive(managed) || !managed.entity) return false;
     managed.releasing = true;
     try {
+      // The lease goes before the heartbeat: a lease seen without its heartbeat means a dead owner (takeover).
+      await this.dropLease(managed.entity, managed.name);
       const dropped = await releaseHeartbeatScript.run<number>(this.redis, [managed.heartbeatKey], [managed.owner]);
       if (Number(dropped) !== 1) {
         void this.closeWorker(managed.name, 'heartbeat-lost');
@@ -543,6 +547,7 @@ export class WorkerManagerService {
         const again = await this.redis.set(managed.heartbeatKey, managed.owner, 'PX', managed.ttlMs, 'NX');
         if (again === 'OK') {
           managed.lastRefresh = this.clock.now();
+          await this.writeLease(managed.entity, managed.name, managed.ttlMs);
           return false;
         }
       } else if (counts.delayed > 0) {
@@ -557,6 +562,14 @@ export class WorkerManagerService {
     }
     void this.closeWorker(managed.name, 'idle');
     return true;
+  }
+
+  private async writeLease(entity: { entityType: string; entityId: string }, workerName: string, ttlMs: number): Promise<void> {
+    await this.redis.zadd(keys.leases(this.config.keyPrefix), this.clock.now() + ttlMs, leaseMember(entity, workerName));
+  }
+
+  private async dropLease(entity: { entityType: string; entityId: string }, workerName: string): Promise<void> {
+    await this.safely('drop lease', () => this.redis.zrem(keys.leases(this.config.keyPrefix), leaseMember(entity, workerName)));
   }
 
   /** Marks the entity ready (now, or when its earliest delayed job is due) if its queue still holds work. */

@@ -76,6 +76,17 @@ describe('createClockedRedisMock', () => {
     await world.close();
   });
 
+  it('ZREM / ZREMRANGEBY* work as commands too (they are replaced to drop emptied sets), with their replies', async () => {
+    const world = createClockedRedisMock(new TestClock());
+    const redis = world.client;
+    await redis.zadd('z', 1, 'a b', 2, 'c', 3, 'd');
+    expect(await redis.zrem('z', 'a b', 'missing')).toBe(1);
+    expect(await redis.zremrangebyscore('z', 0, 2)).toBe(1);
+    expect(await redis.zremrangebyrank('z', 0, 0)).toBe(1);
+    expect(await redis.exists('z')).toBe(0); // emptied: gone, as in Redis
+    await world.close();
+  });
+
   it('keeps separate worlds apart', async () => {
     const clock = new TestClock();
     const a = createClockedRedisMock(clock);

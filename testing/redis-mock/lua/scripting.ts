@@ -167,7 +167,7 @@ export function installLuaScripting<R extends Redis>(redis: R, engine: LuaScript
         if (!instance.connected && !instance.options.enableOfflineQueue) {
           throw new Error("Stream isn't writeable and enableOfflineQueue options is false");
         }
-        promise = Promise.resolve(transform(sync(...commandArguments(raw))));
+        promise = Promise.resolve(transform(sync.apply(instance, commandArguments(raw))));
       } catch (err) {
         promise = Promise.reject(err);
       }
