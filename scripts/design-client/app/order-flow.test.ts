@@ -25,12 +25,26 @@ test('every order runs validate-order then process-payment, once each (AtomicQue
     const harness = moduleRef.get(AtomicQueuesTestHarness);
     const orders = makeOrders(5);
     for (const order of orders) await moduleRef.get(OrderService).createOrder(order.orderId, order.items, order.amount);
-    for (const order of orders) {
-      // Twice, as on two nodes: the second call finds the worker alive and starts no second consumer.
-      await moduleRef.get(OrderWorkerService).createOrderWorker(order.orderId);
-      await moduleRef.get(OrderWorkerService).createOrderWorker(order.orderId);
+    // The snippet's onReady logs "Worker <name> is ready": keep those lines.
+    const logged: string[] = [];
+    const log = console.log;
+    console.log = (...args: unknown[]) => (logged.push(args.join(' ')), log(...args));
+    try {
+      for (const order of orders) {
+        // Twice, as on two nodes: the second call finds the worker alive and starts no second consumer.
+        await moduleRef.get(OrderWorkerService).createOrderWorker(order.orderId);
+        await moduleRef.get(OrderWorkerService).createOrderWorker(order.orderId);
+      }
+      await harness.runUntilIdle();
+    } finally {
+      console.log = log;
     }
-    await harness.runUntilIdle();
+
+    assert.deepEqual(
+      logged.filter((line) => line.endsWith(' is ready')),
+      orders.map((order) => `Worker ${order.orderId}-worker is ready`),
+      'one worker per order',
+    );
 
     assert.deepEqual(checkOrderExecutions(orders, executions), []);
     for (const order of orders) {
