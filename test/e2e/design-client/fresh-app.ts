@@ -88,7 +88,7 @@ export async function packPackage(root: string, log: (line: string) => void, pac
   const build = await runOk(TSC, ['-p', 'tsconfig.build.json', '--outDir', join(staging, 'dist')], { cwd: packageRoot, timeoutMs: 180_000 });
   log(`built the package from ${packageRoot} (${build.ms} ms)`);
   const pack = await runOk('npm', ['pack', '--json', '--pack-destination', root], { cwd: staging, timeoutMs: 120_000 });
-  const [{ filename }] = JSON.parse(pack.output.slice(pack.output.indexOf('['))) as Array<{ filename: string }>;
+  const [{ filename }] = JSON.parse(pack.stdout) as Array<{ filename: string }>;
   log(`packed ${filename} (${pack.ms} ms)`);
   return join(root, filename);
 }
@@ -165,7 +165,7 @@ export interface PeerProblem {
 /** Top-level packages `npm ls` calls invalid against @nestjs/atomic-queues' peer ranges. */
 async function invalidPeers(dir: string): Promise<PeerProblem[]> {
   const ls = await run('npm', ['ls', '--all', '--json'], { cwd: dir, env: cleanEnv(), timeoutMs: 120_000 });
-  const { problems = [] } = JSON.parse(ls.output.slice(ls.output.indexOf('{'), ls.output.lastIndexOf('}') + 1)) as { problems?: string[] };
+  const { problems = [] } = JSON.parse(ls.stdout) as { problems?: string[] };
   const pkg = JSON.parse(readFileSync(join(dir, 'node_modules/@nestjs/atomic-queues/package.json'), 'utf8')) as { peerDependencies: Record<string, string> };
   return problems.flatMap((problem) => {
     const m = /^invalid: (@?[^@\s]+)@(\S+) /.exec(problem);

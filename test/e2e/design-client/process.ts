@@ -4,7 +4,9 @@ export interface RunResult {
   command: string;
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** stdout and stderr interleaved. */
   output: string;
+  stdout: string;
   ms: number;
 }
 
@@ -30,7 +32,8 @@ export function run(file: string, args: string[], options: { cwd: string; env?: 
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { cwd: options.cwd, env: options.env ?? cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => ((output += c.toString()), (stdout += c.toString())));
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
     const timer = setTimeout(() => {
       output += `\n[killed: still running after ${options.timeoutMs} ms]`;
@@ -42,7 +45,7 @@ export function run(file: string, args: string[], options: { cwd: string; env?: 
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ command, code, signal, output, ms: Date.now() - started });
+      resolve({ command, code, signal, output, stdout, ms: Date.now() - started });
     });
   });
 }
