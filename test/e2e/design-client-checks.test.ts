@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkOrderExecutions, makeOrders, type OrderExecution } from '../../scripts/design-client/app/order-checks.js';
 import { extractInstallCommand, extractSnippet } from './design-client/snippets.js';
+import { compileErrorsByFile } from './design-client/fresh-app.js';
 import { checkTwoNodeRun, type TwoNodeRun } from './design-client/two-nodes.js';
 
 const DOC = [
@@ -97,5 +98,23 @@ describe('checkTwoNodeRun', () => {
       'node-b: Job 7 failed in 1001-worker: processor.process is not a function',
       'order 1001: 2 workers became ready (node-a, node-b), expected exactly 1',
     ]);
+  });
+});
+
+describe('compileErrorsByFile', () => {
+  it('groups tsc errors by file with their continuation lines, other output under (tsc)', () => {
+    const output = [
+      "src/a.ts(1,2): error TS2339: Property 'name' does not exist on type 'Promise<Queue>'.",
+      '  Did you forget to use await?',
+      "src/b.ts(3,4): error TS2554: Expected 3 arguments, but got 2.",
+      "src/a.ts(5,6): error TS2304: Cannot find name 'x'.",
+      "error TS5023: Unknown compiler option 'foo'.",
+      '',
+    ].join('\n');
+    expect(Object.fromEntries(compileErrorsByFile(output))).toEqual({
+      'src/a.ts': ["src/a.ts(1,2): error TS2339: Property 'name' does not exist on type 'Promise<Queue>'.\n  Did you forget to use await?", "src/a.ts(5,6): error TS2304: Cannot find name 'x'."],
+      'src/b.ts': ['src/b.ts(3,4): error TS2554: Expected 3 arguments, but got 2.'],
+      '(tsc)': ["error TS5023: Unknown compiler option 'foo'."],
+    });
   });
 });

@@ -33,6 +33,50 @@ export const SNIPPET_FILES = [
 ] as const;
 
 /**
+ * The "Core Services" and "Graceful Shutdown" snippets are statements on services a user's class has injected:
+ * each is compiled inside a function with those services in scope (the glue), never run.
+ */
+export const FRAGMENT_FILES = [
+  { heading: '### QueueManagerService', file: 'core-queue-manager.ts' },
+  { heading: '### WorkerManagerService', file: 'core-worker-manager.ts' },
+  { heading: '### ResourceLockService', file: 'core-resource-lock.ts' },
+  { heading: '### CronManagerService', file: 'core-cron-manager.ts' },
+  { heading: '### IndexManagerService', file: 'core-index-manager.ts' },
+  { heading: '## Graceful Shutdown', file: 'core-graceful-shutdown.ts' },
+] as const;
+
+const FRAGMENT_SCOPE = `import { CronManagerService, IndexManagerService, QueueManagerService, ResourceLockService, WorkerManagerService } from '@nestjs/atomic-queues';
+import { OrderWorkerService } from './order-worker.service.js';
+
+declare const queueManager: QueueManagerService;
+declare const workerManager: WorkerManagerService;
+declare const lockService: ResourceLockService;
+declare const cronManager: CronManagerService;
+declare const indexManager: IndexManagerService;
+declare const orderWorkerService: OrderWorkerService;
+
+export async function snippet(): Promise<void> {
+`;
+
+/** tsc's errors by file (`src/x.ts`, continuation lines included); other output under `(tsc)`. */
+export function compileErrorsByFile(output: string): Map<string, string[]> {
+  const byFile = new Map<string, string[]>();
+  let current: string[] | undefined;
+  for (const line of output.split('\n')) {
+    if (!line.trim()) continue;
+    const file = /^(\S+?\.ts)\(\d+,\d+\): error /.exec(line)?.[1];
+    if (!file && current && line.startsWith(' ')) {
+      current[current.length - 1] += `\n${line}`;
+      continue;
+    }
+    const key = file ?? '(tsc)';
+    current = [...(byFile.get(key) ?? []), line];
+    byFile.set(key, current);
+  }
+  return byFile;
+}
+
+/**
  * Installed beside the design's install line: what the snippets import that the line leaves out (CQRS, config),
  * and for the tests what `@nestjs/atomic-queues/testing` and Test.createTestingModule need.
  */
@@ -107,6 +151,7 @@ export async function createFreshApp(options: FreshAppOptions = {}): Promise<Fre
   try {
     // Read everything from the design first: a missing heading fails before any install.
     const snippets = SNIPPET_FILES.map((s) => ({ ...s, code: extractSnippet(design, s.heading, designPath) }));
+    const fragments = FRAGMENT_FILES.map((s) => ({ ...s, code: extractSnippet(design, s.heading, designPath) }));
     const readmeInstall = extractInstallCommand(design, '## Installation', designPath);
     if (!readmeInstall.includes('@nestjs/atomic-queues')) {
       throw new Error(`${designPath}: the install line "npm ${readmeInstall.join(' ')}" does not install @nestjs/atomic-queues`);
@@ -143,6 +188,7 @@ export async function createFreshApp(options: FreshAppOptions = {}): Promise<Fre
       const glue = s.missingImports.length ? `${s.missingImports.join('\n')}\n` : '';
       writeFileSync(join(dir, 'src', s.file), glue + s.code);
     }
+    for (const f of fragments) writeFileSync(join(dir, 'src', f.file), `${FRAGMENT_SCOPE}${f.code}}\n`);
     for (const file of readdirSync(GLUE_DIR)) copyFileSync(join(GLUE_DIR, file), join(dir, 'src', file));
     writeFileSync(join(dir, 'tsconfig.json'), `${JSON.stringify(APP_TSCONFIG, null, 2)}\n`);
 
