@@ -163,6 +163,7 @@ export async function createFreshApp(options: FreshAppOptions = {}): Promise<Fre
     writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: 'design-client', private: true, type: 'module' }, null, 2)}\n`);
 
     // The design's install line with the tarball in place of the registry name, then what it leaves out.
+    // --prefer-offline: reruns take packages from npm's cache (~/.npm) without asking the registry again.
     const npmFlags = ['--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'];
     const installs = [
       [...readmeInstall.map((arg) => (arg === '@nestjs/atomic-queues' ? tarball : arg)), ...SNIPPET_PACKAGES],
