@@ -3,8 +3,8 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { startRedisServer } from '@nestjs/atomic-queues/testing';
-import { cleanupOnSignals } from '../load/lib/interrupt.js';
-import { median, round } from '../load/lib/stats.js';
+import { cleanupOnSignals } from '../toolkit/cluster/interrupt.js';
+import { median, round } from '../toolkit/report/stats.js';
 import { ModuleBench } from './module-bench.js';
 import { rawOneQueue, rawPerEntity } from './raw-bullmq.js';
 

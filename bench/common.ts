@@ -1,4 +1,4 @@
-import { sampleConnections } from '../load/lib/redis-clients.js';
+import { sampleConnections } from '../toolkit/sampling/redis-clients.js';
 
 /** Helpers shared by the benchmark parts. */
 

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '@nestjs/atomic-queues/testing';
-import { cleanupOnSignals } from '../load/lib/interrupt.js';
-import { round } from '../load/lib/stats.js';
+import { cleanupOnSignals } from '../toolkit/cluster/interrupt.js';
+import { round } from '../toolkit/report/stats.js';
 import { intFlag, pool } from './common.js';
 import { ModuleBench } from './module-bench.js';
 

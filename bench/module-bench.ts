@@ -3,7 +3,7 @@ import { Module, type DynamicModule, type INestApplicationContext } from '@nestj
 import { NestFactory } from '@nestjs/core';
 import { AtomicQueuesModule, CronManagerService, QueueManagerService, WorkerManagerService } from '@nestjs/atomic-queues';
 import type { Job } from 'bullmq';
-import { distribution, type Distribution } from '../load/lib/stats.js';
+import { distribution, type Distribution } from '../toolkit/report/stats.js';
 import { countdown, peakConnections, pool, throughput, type Throughput } from './common.js';
 
 /** The same workloads through @nestjs/atomic-queues: one entity queue + one worker per entity. */

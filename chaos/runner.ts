@@ -6,9 +6,9 @@ import {
   type JobExecution,
   type RedisServerHandle,
 } from '@nestjs/atomic-queues/testing';
-import { runProducers, startNodeCluster } from './cluster/cluster-run.js';
-import type { ClusterLauncher, NodeExit } from './cluster/launcher.js';
-import { makeRunDir, waitForDrain, type RunDir } from './cluster/run-dir.js';
+import { runProducers, startNodeCluster } from '../toolkit/cluster/cluster-run.js';
+import type { ClusterLauncher, NodeExit } from '../toolkit/cluster/launcher.js';
+import { makeRunDir, waitForDrain, type RunDir } from '../toolkit/cluster/run-dir.js';
 import { buildTimeline, jobsInFlightDuring, rejectedWrites, staleTokenOverlaps, recoveryAfterHeal } from './metrics.js';
 import type { Profile } from './profile.js';
 import { decideVerdict, type ScenarioResult } from './result.js';

@@ -1,4 +1,4 @@
-import type { NodeHandle } from './cluster/launcher.js';
+import type { NodeHandle } from '../toolkit/cluster/launcher.js';
 import type { RedisServerHandle } from '@nestjs/atomic-queues/testing';
 import type { Profile } from './profile.js';
 import { applyToxics, type NodeLink } from './toxiproxy/proxies.js';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readEnqueueLog, readJsonlHistory, type EnqueuedJob, type JobExecution } from '@nestjs/atomic-queues/testing';
-import { ENQUEUE_FILE_RE, HISTORY_FILE_RE, filesMatching, type RunDir } from './cluster/run-dir.js';
-import { DEFAULT_ENTITY_TYPE, type NodeAppEnvInput, type ProducerEnvInput } from './cluster/settings.js';
+import { ENQUEUE_FILE_RE, HISTORY_FILE_RE, filesMatching, type RunDir } from '../toolkit/cluster/run-dir.js';
+import { DEFAULT_ENTITY_TYPE, type NodeAppEnvInput, type ProducerEnvInput } from '../toolkit/cluster/settings.js';
 import type { Profile } from './profile.js';
 
 /**

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatHistoryCheck, type HistoryCheckResult } from '@nestjs/atomic-queues/testing';
-import { collectRun, ENQUEUE_FILE_RE, HISTORY_FILE_RE } from '../chaos/cluster/run-dir.js';
+import { collectRun, ENQUEUE_FILE_RE, HISTORY_FILE_RE } from '../toolkit/cluster/run-dir.js';
 
 /**
  * `npm run load:verify -- --dir <dir>`: checks a run recorded by the example app (any producer, e.g. k6):

@@ -1,7 +1,7 @@
 /** Base class of every error the module throws on purpose. */
 export class AtomicQueuesError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = new.target.name;
   }
 }
@@ -25,6 +25,21 @@ export class AtomicQueuesValidationError extends AtomicQueuesError {
     readonly value?: unknown,
   ) {
     super(`Invalid ${argument}: ${rule} (got ${describeValue(value)})`);
+  }
+}
+
+/**
+ * Redis could not be reached: at bootstrap within `redis.connectTimeoutMs`, or for an add within
+ * `redis.commandTimeoutMs` while the connection was down. `address` is the Redis address (`host:port`, never the
+ * password); `cause` the last connection error (e.g. ECONNREFUSED), when there was one.
+ */
+export class AtomicQueuesConnectionError extends AtomicQueuesError {
+  constructor(
+    readonly address: string,
+    detail: string,
+    cause?: unknown,
+  ) {
+    super(`Redis at ${address}: ${detail}${cause instanceof Error ? `: ${cause.message}` : ''}`, cause === undefined ? undefined : { cause });
   }
 }
 

@@ -43,6 +43,8 @@ export interface EnqueuedJob {
   entityId: string;
   jobId: string;
   jobName?: string;
+  /** Queue the job was added to, when the producer knows it. */
+  queue?: string;
   seq: number;
   /** Time the add was acknowledged. */
   at?: number;
@@ -52,6 +54,12 @@ export interface EnqueuedJob {
    * `recovered` when it completes. Defaults to 'ok'.
    */
   status?: 'ok' | 'unknown';
+  /**
+   * Why the job has no FIFO position among its entity's jobs, when it was added out of line: with a delay, a
+   * priority or LIFO (e.g. `delay 500`). FIFO checkers leave its executions unranked (counted, not judged); it must
+   * still complete (no-lost) and never overlap (single worker).
+   */
+  unordered?: string;
 }
 
 /** Key of an entity in maps and messages. */

@@ -10,7 +10,7 @@
  * Uses REDIS_URL when set, else the private redis-server the vitest global setup starts.
  */
 import { startVitest } from 'vitest/node';
-import { median } from '../../load/lib/stats.js';
+import { median } from '../../toolkit/report/stats.js';
 import { intFlag } from '../common.js';
 
 const FILES = {

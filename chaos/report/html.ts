@@ -1,4 +1,4 @@
-import { escapeXml as esc } from '../../load/lib/svg.js';
+import { escapeXml as esc } from '../../toolkit/report/svg.js';
 import { bucketErrors } from '../metrics.js';
 import type { ChaosReport, ScenarioResult } from '../result.js';
 

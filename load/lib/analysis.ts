@@ -1,6 +1,6 @@
 import type { JobExecution } from '@nestjs/atomic-queues/testing';
-import { countPerBucket, distribution, histogram, percentile, type Distribution, type HistogramBin } from './stats.js';
-import type { Bar } from './svg.js';
+import { countPerBucket, distribution, histogram, percentile, type Distribution, type HistogramBin } from '../../toolkit/report/stats.js';
+import type { Bar } from '../../toolkit/report/svg.js';
 
 /** What a producer sent: one enqueue request, with its outcome. Times are Date.now() on the same machine. */
 export interface ProducedJob {

@@ -1,8 +1,8 @@
 import type { LoadAnalysis } from './analysis.js';
 import type { LoadProfile, ThresholdResult } from './scenarios.js';
-import type { Distribution } from './stats.js';
-import { round } from './stats.js';
-import { barChart, escapeXml, lineChart } from './svg.js';
+import type { Distribution } from '../../toolkit/report/stats.js';
+import { round } from '../../toolkit/report/stats.js';
+import { barChart, escapeXml, lineChart } from '../../toolkit/report/svg.js';
 
 export interface NodeFigures {
   id: string;

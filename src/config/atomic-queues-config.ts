@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Cluster, Redis } from 'ioredis';
-import { AtomicQueuesConfigError } from '../errors.js';
+import { boolOrCount, checkKeys, fail, integer, isPlainObject, nonEmptyString, objectAt, positiveNumber } from './rules.js';
 
 /** Redis settings: either an existing ioredis connection (never closed by the module) or connection settings. */
 export interface AtomicQueuesRedisConfig {
@@ -15,7 +15,21 @@ export interface AtomicQueuesRedisConfig {
   maxRetriesPerRequest?: number | null;
   /** An existing ioredis instance. The module duplicates it for its subscriber and never closes it. */
   connection?: Redis | Cluster;
+  /**
+   * Bootstrap waits at most this long (ms) for every connection of the module to be ready, then fails with one
+   * AtomicQueuesConnectionError naming the address and the cause. Also the TCP connect timeout of the module's
+   * own connections. Default 5000.
+   */
+  connectTimeoutMs?: number;
+  /**
+   * An add (addJob / addEntityJob) made while Redis is unreachable waits at most this long (ms) for the connection
+   * to come back, then fails with AtomicQueuesConnectionError. Default 5000.
+   */
+  commandTimeoutMs?: number;
 }
+
+/** The Redis settings after validation: the timeouts always set. */
+export type ResolvedRedisConfig = Readonly<AtomicQueuesRedisConfig & Required<Pick<AtomicQueuesRedisConfig, 'connectTimeoutMs' | 'commandTimeoutMs'>>>;
 
 export interface WorkerDefaultsConfig {
   /**
@@ -70,10 +84,12 @@ export interface AtomicQueuesConfig {
   nodeId?: string;
   /** Upper bound for graceful shutdown (waiting for in-flight jobs), ms. Default 30000. */
   shutdownTimeoutMs?: number;
+  /** Largest job `data` accepted by addJob / addEntityJob, in bytes of its JSON (UTF-8). Default 1 MiB (1048576). */
+  maxJobDataBytes?: number;
 }
 
 export interface ResolvedAtomicQueuesConfig {
-  readonly redis: Readonly<AtomicQueuesRedisConfig>;
+  readonly redis: ResolvedRedisConfig;
   readonly workerDefaults: Readonly<Required<WorkerDefaultsConfig>>;
   readonly queueDefaults: { readonly defaultJobOptions: Readonly<DefaultJobOptionsConfig> };
   readonly enableCronManager: boolean;
@@ -81,6 +97,7 @@ export interface ResolvedAtomicQueuesConfig {
   readonly keyPrefix: string;
   readonly nodeId: string;
   readonly shutdownTimeoutMs: number;
+  readonly maxJobDataBytes: number;
 }
 
 /** Injection token of the resolved config. */
@@ -98,53 +115,22 @@ export const WORKER_DEFAULTS: Readonly<Required<WorkerDefaultsConfig>> = Object.
 export const DEFAULT_KEY_PREFIX = 'aq';
 export const DEFAULT_CRON_INTERVAL = 5000;
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+export const DEFAULT_COMMAND_TIMEOUT_MS = 5000;
+/** 1 MiB: see README (Configuration) for why. */
+export const DEFAULT_MAX_JOB_DATA_BYTES = 1024 * 1024;
+/** Redis' largest string (proto-max-bulk-len default): no job can be larger. */
+export const MAX_JOB_DATA_BYTES = 512 * 1024 * 1024;
 /** BullMQ's priority range. */
 export const MAX_PRIORITY = 2_097_152;
 
-const fail = (path: string, rule: string, value: unknown): never => {
-  throw new AtomicQueuesConfigError(path, rule, value);
-};
-
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function checkKeys(path: string, obj: Record<string, unknown>, allowed: readonly string[]): void {
-  for (const key of Object.keys(obj)) {
-    if (!allowed.includes(key)) fail(`${path ? `${path}.` : ''}${key}`, `is not a known option; accepted: ${allowed.join(', ')}`, obj[key]);
-  }
-}
-
-function objectAt(path: string, value: unknown): Record<string, unknown> | undefined {
-  if (value === undefined) return undefined;
-  if (!isPlainObject(value)) return fail(path, 'must be an object', value);
-  return value;
-}
-
-function integer(path: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isInteger(value)) return fail(path, `must be an integer in [${min}, ${max}]`, value);
-  if (value < min || value > max) return fail(path, `must be an integer in [${min}, ${max}]`, value);
-  return value;
-}
-
-function positiveNumber(path: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) return fail(path, 'must be a finite number > 0', value);
-  return value;
-}
-
-function nonEmptyString(path: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0) return fail(path, 'must be a non-empty string', value);
-  return value;
-}
-
-function boolOrCount(path: string, value: unknown): boolean | number | undefined {
-  if (value === undefined || typeof value === 'boolean') return value;
-  return integer(path, value, 0);
-}
-
-function resolveRedis(value: unknown): AtomicQueuesRedisConfig {
+function resolveRedis(value: unknown): ResolvedRedisConfig {
   if (!isPlainObject(value)) return fail('redis', 'is required: give { url } or { host, port } or { connection } (an ioredis instance)', value);
-  checkKeys('redis', value, ['host', 'port', 'password', 'db', 'url', 'maxRetriesPerRequest', 'connection']);
-  const out: AtomicQueuesRedisConfig = {};
+  checkKeys('redis', value, ['host', 'port', 'password', 'db', 'url', 'maxRetriesPerRequest', 'connection', 'connectTimeoutMs', 'commandTimeoutMs']);
+  const out: AtomicQueuesRedisConfig & Required<Pick<AtomicQueuesRedisConfig, 'connectTimeoutMs' | 'commandTimeoutMs'>> = {
+    connectTimeoutMs: integer('redis.connectTimeoutMs', value.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, 1),
+    commandTimeoutMs: integer('redis.commandTimeoutMs', value.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, 1),
+  };
   if (value.connection !== undefined) {
     const c = value.connection as { duplicate?: unknown; status?: unknown };
     if (!isPlainObject(c) && typeof c !== 'object') fail('redis.connection', 'must be an ioredis Redis or Cluster instance', c);
@@ -236,7 +222,7 @@ export function defaultNodeId(): string {
 /** Validates a user config and applies the defaults. Throws AtomicQueuesConfigError naming the field path. */
 export function resolveConfig(input: AtomicQueuesConfig): ResolvedAtomicQueuesConfig {
   if (!isPlainObject(input)) return fail('(config)', 'must be an object with at least { redis }', input);
-  checkKeys('', input, ['redis', 'workerDefaults', 'queueDefaults', 'enableCronManager', 'cronInterval', 'keyPrefix', 'nodeId', 'shutdownTimeoutMs']);
+  checkKeys('', input, ['redis', 'workerDefaults', 'queueDefaults', 'enableCronManager', 'cronInterval', 'keyPrefix', 'nodeId', 'shutdownTimeoutMs', 'maxJobDataBytes']);
   const redis = resolveRedis(input.redis);
   const workerDefaults = resolveWorkerDefaults(input.workerDefaults);
   const qd = objectAt('queueDefaults', input.queueDefaults) ?? {};
@@ -254,6 +240,7 @@ export function resolveConfig(input: AtomicQueuesConfig): ResolvedAtomicQueuesCo
     fail('nodeId', "must be 1-128 characters without '|', whitespace or control characters", nodeId);
   }
   const shutdownTimeoutMs = integer('shutdownTimeoutMs', input.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS, 0);
+  const maxJobDataBytes = integer('maxJobDataBytes', input.maxJobDataBytes ?? DEFAULT_MAX_JOB_DATA_BYTES, 1, MAX_JOB_DATA_BYTES);
   return Object.freeze({
     redis: Object.freeze(redis),
     workerDefaults: Object.freeze(workerDefaults),
@@ -263,5 +250,6 @@ export function resolveConfig(input: AtomicQueuesConfig): ResolvedAtomicQueuesCo
     keyPrefix,
     nodeId,
     shutdownTimeoutMs,
+    maxJobDataBytes,
   });
 }

@@ -19,6 +19,8 @@ export function createRedisClient(redis: Readonly<AtomicQueuesRedisConfig>, over
   if (overrides.maxRetriesPerRequest !== undefined) extra.maxRetriesPerRequest = overrides.maxRetriesPerRequest;
   else if (redis.maxRetriesPerRequest !== undefined) extra.maxRetriesPerRequest = redis.maxRetriesPerRequest;
   if (overrides.connectionName) extra.connectionName = overrides.connectionName;
+  // Bounds each TCP connect attempt too (ioredis' default is 10 s): an unreachable host fails within the bound.
+  if (redis.connectTimeoutMs !== undefined) extra.connectTimeout = redis.connectTimeoutMs;
   if (redis.connection) {
     const base = redis.connection;
     if (isCluster(base)) {
@@ -37,6 +39,8 @@ export function createRedisClient(redis: Readonly<AtomicQueuesRedisConfig>, over
 /** Closes a client we created: QUIT, falling back to disconnect if the server is unreachable. */
 export async function closeRedisClient(client: RedisClient): Promise<void> {
   if (client.status === 'end') return;
+  // Errors of a connection being closed on purpose are of no interest (and must not print as unhandled).
+  client.on('error', () => undefined);
   try {
     await Promise.race([client.quit(), new Promise((_, reject) => setTimeout(() => reject(new Error('quit timeout')), 2000).unref())]);
   } catch {

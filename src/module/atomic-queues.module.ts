@@ -3,6 +3,7 @@ import { DiscoveryModule } from '@nestjs/core';
 import { ATOMIC_QUEUES_CONFIG, resolveConfig, type AtomicQueuesConfig, type ResolvedAtomicQueuesConfig } from '../config/atomic-queues-config.js';
 import { CronManagerService } from '../cron/cron-manager.service.js';
 import { RedisQueueDriver } from '../drivers/redis-queue-driver.js';
+import { RedisConnectionWatch } from '../drivers/redis-watch.js';
 import { IndexManagerService } from '../index/index-manager.service.js';
 import { ResourceLockService } from '../locks/resource-lock.service.js';
 import { ATOMIC_QUEUES_CLOCK, SystemClock } from '../ports/clock.js';
@@ -41,10 +42,11 @@ function productionPortProviders(): Provider[] {
     { provide: ATOMIC_QUEUES_REDIS, useFactory: (c: AtomicQueuesConnections) => c.redis, inject: [AtomicQueuesConnections] },
     { provide: ATOMIC_QUEUES_REDIS_SUBSCRIBER, useFactory: (c: AtomicQueuesConnections) => c.subscriber, inject: [AtomicQueuesConnections] },
     { provide: ATOMIC_QUEUES_REDIS_HEARTBEAT, useFactory: (c: AtomicQueuesConnections) => c.heartbeat, inject: [AtomicQueuesConnections] },
+    { provide: RedisConnectionWatch, useFactory: (c: AtomicQueuesConnections) => c.watch, inject: [AtomicQueuesConnections] },
     {
       provide: ATOMIC_QUEUES_QUEUE_DRIVER,
-      useFactory: (config: ResolvedAtomicQueuesConfig) => new RedisQueueDriver(config.redis),
-      inject: [ATOMIC_QUEUES_CONFIG],
+      useFactory: (config: ResolvedAtomicQueuesConfig, c: AtomicQueuesConnections) => new RedisQueueDriver(config.redis, c.watch),
+      inject: [ATOMIC_QUEUES_CONFIG, AtomicQueuesConnections],
     },
   ];
 }

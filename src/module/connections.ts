@@ -1,19 +1,24 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ATOMIC_QUEUES_CONFIG, type ResolvedAtomicQueuesConfig } from '../config/atomic-queues-config.js';
 import { closeRedisClient, createRedisClient } from '../drivers/redis-client.js';
+import { describeRedisAddress, RedisConnectionWatch } from '../drivers/redis-watch.js';
 import type { RedisClient } from '../ports/redis.js';
 
 /**
  * The module's own ioredis connections: the command connection (the user's `redis.connection` when given,
- * which is never closed), a dedicated subscriber and a heartbeat connection (both always ours). Closed last,
- * on application shutdown.
+ * which is never closed), a dedicated subscriber and a heartbeat connection (both always ours). On module init
+ * they must all be ready within `redis.connectTimeoutMs`, or bootstrap fails with one
+ * AtomicQueuesConnectionError (and they are closed). Their state (and the queue driver's connections) is
+ * followed by one RedisConnectionWatch. Closed last, on application shutdown.
  */
 @Injectable()
-export class AtomicQueuesConnections implements OnApplicationShutdown {
+export class AtomicQueuesConnections implements OnModuleInit, OnApplicationShutdown {
   readonly redis: RedisClient;
   readonly subscriber: RedisClient;
   /** The workers' batched heartbeat refresh (one round trip per interval, never behind the command backlog). */
   readonly heartbeat: RedisClient;
+  /** Connection state of every connection of the module (these and the queue driver's). */
+  readonly watch: RedisConnectionWatch;
   private readonly owned: RedisClient[] = [];
 
   constructor(@Inject(ATOMIC_QUEUES_CONFIG) config: ResolvedAtomicQueuesConfig) {
@@ -27,18 +32,28 @@ export class AtomicQueuesConnections implements OnApplicationShutdown {
     this.owned.push(this.subscriber);
     this.heartbeat = createRedisClient(config.redis, { connectionName: `aq:${config.nodeId}:hb` });
     this.owned.push(this.heartbeat);
-    const logger = new Logger('AtomicQueues:Redis');
-    let lastError = '';
-    for (const client of this.owned) {
-      client.on('error', (err: Error) => {
-        if (err.message !== lastError) logger.warn(`redis connection error: ${err.message}`);
-        lastError = err.message;
-      });
-      client.on('ready', () => (lastError = ''));
+    this.watch = new RedisConnectionWatch(describeRedisAddress(this.redis), config.redis);
+    this.watch.watch(this.redis, 'cmd');
+    this.watch.watch(this.subscriber, 'sub');
+    this.watch.watch(this.heartbeat, 'hb');
+  }
+
+  /** Fails bootstrap (within redis.connectTimeoutMs) when Redis cannot be reached. */
+  async onModuleInit(): Promise<void> {
+    // A user's connection created with lazyConnect connects on its first command; start it now.
+    if (this.redis.status === 'wait') this.redis.connect().catch(() => undefined);
+    try {
+      await this.watch.waitConnected();
+    } catch (err) {
+      this.watch.stop();
+      const owned = this.owned.splice(0);
+      for (const client of owned) client.disconnect();
+      throw err;
     }
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.watch.stop();
     const owned = this.owned.splice(0);
     await Promise.allSettled(owned.map(closeRedisClient));
   }

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { JobsOptions, Queue } from 'bullmq';
-import { ATOMIC_QUEUES_CONFIG, resolveJobOptions, type ResolvedAtomicQueuesConfig } from '../config/atomic-queues-config.js';
+import { ATOMIC_QUEUES_CONFIG, type ResolvedAtomicQueuesConfig } from '../config/atomic-queues-config.js';
+import { assertEntityJobOptions, resolveAddJobOptions } from '../config/job-options.js';
 import { entityQueueName } from '../config/keys.js';
 import { AtomicQueuesConfigError, AtomicQueuesValidationError } from '../errors.js';
+import { RedisConnectionWatch } from '../drivers/redis-watch.js';
 import { IndexManagerService } from '../index/index-manager.service.js';
 import { ATOMIC_QUEUES_QUEUE_DRIVER, type QueueDriver } from '../ports/queue-driver.js';
 import { assertEntity, assertJsonSerializable, assertName, assertNonEmptyString } from '../validation.js';
@@ -34,39 +36,60 @@ export class QueueManagerService {
   private readonly logger = new Logger('AtomicQueues:QueueManager');
   private readonly queues = new Map<string, Queue>();
   private readonly entityOf = new Map<string, EntityRef>();
-  private readonly pending = new Map<string, Promise<Queue>>();
+  /** Entity queues whose setup (global concurrency, index entry) is complete. */
+  private readonly ready = new Set<string>();
+  /** Entity queue setups in progress; a failed one is forgotten, so the next call runs it again. */
+  private readonly setups = new Map<string, Promise<void>>();
 
   constructor(
     @Inject(ATOMIC_QUEUES_QUEUE_DRIVER) private readonly driver: QueueDriver,
     @Inject(ATOMIC_QUEUES_CONFIG) private readonly config: ResolvedAtomicQueuesConfig,
     private readonly index: IndexManagerService,
-  ) {}
+    /** Bounds calls made while Redis is unreachable (absent in-memory: nothing to wait for). */
+    @Optional() @Inject(RedisConnectionWatch) private readonly connection?: RedisConnectionWatch,
+  ) {
+    // A Redis that restarted without persistence lost the queues' global concurrency and index entries: the
+    // next add of each entity queue runs its setup again (idempotent, one round trip).
+    connection?.onReconnected(() => this.ready.clear());
+  }
 
-  /** The entity's queue, created (global concurrency set, queue indexed) on first use and cached per name. */
-  async getOrCreateEntityQueue(entityType: string, entityId: string): Promise<Queue> {
+  /**
+   * The entity's queue, cached per name, returned at once (no `await` needed; awaiting it works too: a Queue is
+   * not a thenable). Its setup (global concurrency in Redis, index entry) starts on first use and is complete
+   * before any job added through this service (addJob / addEntityJob) becomes visible to a worker; a failed
+   * setup fails that add and is run again by the next call. Add jobs through this service, not `queue.add`.
+   * Invalid entity types/ids throw AtomicQueuesValidationError synchronously, before anything is written.
+   */
+  getOrCreateEntityQueue(entityType: string, entityId: string): Queue {
     assertEntity(entityType, entityId);
     const name = entityQueueName(entityType, entityId);
-    const cached = this.queues.get(name);
-    if (cached && this.entityOf.has(name)) return cached;
-    let creating = this.pending.get(name);
-    if (!creating) {
-      creating = (async () => {
-        // Reuse an object opened before as a plain queue; it becomes an entity queue now.
-        const queue = cached ?? this.driver.createQueue(name, { prefix: this.config.keyPrefix });
-        try {
-          await queue.setGlobalConcurrency(this.config.workerDefaults.concurrency);
-          await this.index.indexEntityQueue(entityType, entityId, name);
-        } catch (err) {
-          if (!cached) await queue.close().catch(() => undefined);
-          throw err;
-        }
-        this.queues.set(name, queue);
-        this.entityOf.set(name, { entityType, entityId });
-        return queue;
-      })().finally(() => this.pending.delete(name));
-      this.pending.set(name, creating);
+    // Reuse an object opened before as a plain queue; it becomes an entity queue now.
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = this.driver.createQueue(name, { prefix: this.config.keyPrefix });
+      this.queues.set(name, queue);
     }
-    return creating;
+    if (!this.entityOf.has(name)) this.entityOf.set(name, { entityType, entityId });
+    // Not awaited here: a failure surfaces on the next add, which runs the setup again.
+    if (!this.ready.has(name)) this.setUpEntityQueue(name, queue).catch(() => undefined);
+    return queue;
+  }
+
+  /** Completes (once) the setup of an entity queue opened by getOrCreateEntityQueue. */
+  private setUpEntityQueue(name: string, queue: Queue): Promise<void> {
+    if (this.ready.has(name)) return Promise.resolve();
+    const running = this.setups.get(name);
+    if (running) return running;
+    const entity = this.entityOf.get(name)!;
+    const setup = (async () => {
+      await queue.setGlobalConcurrency(this.config.workerDefaults.concurrency);
+      await this.index.indexEntityQueue(entity.entityType, entity.entityId, name);
+      if (this.queues.get(name) === queue) this.ready.add(name);
+    })().finally(() => {
+      if (this.setups.get(name) === setup) this.setups.delete(name);
+    });
+    this.setups.set(name, setup);
+    return setup;
   }
 
   /** A plain (non-entity) queue by name, cached. No global concurrency is set. */
@@ -96,35 +119,39 @@ export class QueueManagerService {
   }
 
   /**
-   * Adds a job. Entity queues (created by getOrCreateEntityQueue in any process) are recognised by name and
-   * their jobs indexed (pending count) before they become visible to workers; other names are plain queues.
-   * Module job defaults apply under `opts`.
+   * Adds a job. Entity queues (created by getOrCreateEntityQueue in any process) are recognised by name, set up
+   * and their jobs indexed (pending count) before they become visible to workers; other names are plain queues.
+   * Module job defaults apply under `opts`. Options, data size (`maxJobDataBytes`) and names are checked before
+   * anything is written (AtomicQueuesValidationError); with Redis unreachable the call fails with
+   * AtomicQueuesConnectionError after `redis.commandTimeoutMs`.
    */
   async addJob<T = unknown>(queueName: string, jobName: string, data: T, opts: AddJobOptions = {}): Promise<AddedJob> {
     assertName('queueName', queueName);
-    assertJob(jobName, data);
-    return this.enqueue(queueName, jobName, data, opts);
+    this.assertJob(jobName, data);
+    const options = checkJobOptions(opts);
+    return this.guard(`adding job '${jobName}' to ${queueName}`, () => this.enqueue(queueName, jobName, data, options));
   }
 
   /** Shortcut: getOrCreateEntityQueue + addJob. */
   async addEntityJob<T = unknown>(entityType: string, entityId: string, jobName: string, data: T, opts?: AddJobOptions): Promise<AddedJob> {
     assertEntity(entityType, entityId);
-    assertJob(jobName, data);
-    const queue = await this.getOrCreateEntityQueue(entityType, entityId);
-    return this.enqueue(queue.name, jobName, data, opts);
+    this.assertJob(jobName, data);
+    const options = checkJobOptions(opts);
+    this.assertEntityJobOptions(options);
+    const queue = this.getOrCreateEntityQueue(entityType, entityId);
+    return this.guard(`adding job '${jobName}' to ${queue.name}`, () => this.enqueue(queue.name, jobName, data, options));
   }
 
-  /** addJob after its argument checks (job name and data are checked once, by the caller). */
-  private async enqueue<T>(queueName: string, jobName: string, data: T, opts: AddJobOptions | undefined): Promise<AddedJob> {
-    const { attempts, backoff, priority, removeOnComplete, removeOnFail, ...rest } = opts ?? {};
-    const checked = asValidationError(() => resolveJobOptions('opts', { attempts, backoff, priority, removeOnComplete, removeOnFail }));
-    if (rest.jobId !== undefined) assertName('opts.jobId', rest.jobId);
-    const options: JobsOptions = { ...this.config.queueDefaults.defaultJobOptions, ...rest, ...checked };
-    const { queue, entity } = await this.openQueue(queueName);
+  /** addJob after its argument checks (job name, data and options are checked once, by the caller). */
+  private async enqueue<T>(queueName: string, jobName: string, data: T, opts: JobsOptions): Promise<AddedJob> {
+    const entity = await this.getQueueEntity(queueName);
+    if (entity) this.assertEntityJobOptions(opts);
+    const options: JobsOptions = { ...this.config.queueDefaults.defaultJobOptions, ...opts };
     if (!entity) {
-      const job = await queue.add(jobName, data, options);
+      const job = await this.getOrCreateQueue(queueName).add(jobName, data, options);
       return { id: String(job.id), name: jobName, queueName };
     }
+    const queue = await this.openEntityQueue(entity);
     // Index first (with our own id) so a job can never finish before it is counted.
     const jobId = options.jobId ?? randomUUID();
     await this.index.indexJob(entity.entityType, entity.entityId, jobId);
@@ -137,10 +164,42 @@ export class QueueManagerService {
     }
   }
 
+  /** The entity's queue with its setup complete. */
+  private async openEntityQueue(entity: EntityRef): Promise<Queue> {
+    const queue = this.getOrCreateEntityQueue(entity.entityType, entity.entityId);
+    await this.setUpEntityQueue(queue.name, queue);
+    return queue;
+  }
+
+  private assertJob(jobName: unknown, data: unknown): void {
+    assertNonEmptyString('jobName', jobName);
+    assertJsonSerializable('data', data);
+    const bytes = Buffer.byteLength(JSON.stringify(data), 'utf8');
+    if (bytes > this.config.maxJobDataBytes) {
+      throw new AtomicQueuesValidationError(
+        'data',
+        `must be at most ${this.config.maxJobDataBytes} bytes as JSON (maxJobDataBytes), has ${bytes}; keep large payloads elsewhere and pass a reference`,
+        data,
+      );
+    }
+  }
+
+  private assertEntityJobOptions(options: JobsOptions): void {
+    asValidationError(() => assertEntityJobOptions('opts', options, this.config.queueDefaults.defaultJobOptions));
+  }
+
+  /** Bounds a call while Redis is unreachable (redis.commandTimeoutMs), when the module watches the connection. */
+  private guard<T>(what: string, op: () => Promise<T>): Promise<T> {
+    return this.connection ? this.connection.guard(what, op) : op();
+  }
+
   async getJobCounts(queueName: string): Promise<JobCounts> {
     assertName('queueName', queueName);
-    const { queue } = await this.openQueue(queueName);
-    const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized');
+    const counts = await this.guard(`counting the jobs of ${queueName}`, async () => {
+      const entity = await this.getQueueEntity(queueName);
+      const queue = entity ? await this.openEntityQueue(entity) : this.getOrCreateQueue(queueName);
+      return queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized');
+    });
     return {
       waiting: counts.waiting ?? 0,
       active: counts.active ?? 0,
@@ -151,19 +210,13 @@ export class QueueManagerService {
     };
   }
 
-  /** The cached queue object for a name, opened as an entity queue when the name belongs to an entity. */
-  private async openQueue(queueName: string): Promise<{ queue: Queue; entity?: EntityRef }> {
-    const entity = await this.getQueueEntity(queueName);
-    const queue = entity ? await this.getOrCreateEntityQueue(entity.entityType, entity.entityId) : this.getOrCreateQueue(queueName);
-    return { queue, entity };
-  }
-
   /** Closes and forgets the queue object of this process (its jobs stay in Redis). No-op for unknown names. */
   async closeQueue(queueName: string): Promise<void> {
     assertName('queueName', queueName);
     const queue = this.queues.get(queueName);
     this.queues.delete(queueName);
     this.entityOf.delete(queueName);
+    this.ready.delete(queueName);
     await queue?.close();
   }
 
@@ -180,9 +233,11 @@ export class QueueManagerService {
   }
 }
 
-function assertJob(jobName: unknown, data: unknown): void {
-  assertNonEmptyString('jobName', jobName);
-  assertJsonSerializable('data', data);
+/** Per-call option rules (any queue); AtomicQueuesValidationError naming the option. */
+function checkJobOptions(opts: unknown): JobsOptions {
+  const options = asValidationError(() => resolveAddJobOptions('opts', opts));
+  if (options.jobId !== undefined) assertName('opts.jobId', options.jobId);
+  return options;
 }
 
 /** Per-call options share the config rules; report them as argument errors. */

@@ -9,6 +9,7 @@ import {
 } from '../config/atomic-queues-config.js';
 import { keys } from '../config/keys.js';
 import { isCluster } from '../drivers/redis-client.js';
+import { isConnectionError } from '../drivers/redis-watch.js';
 import { AtomicQueuesValidationError, JobProcessorNotFoundError } from '../errors.js';
 import { IndexManagerService } from '../index/index-manager.service.js';
 import { ATOMIC_QUEUES_CLOCK, type Clock, type ClockTimer } from '../ports/clock.js';
@@ -323,7 +324,8 @@ export class WorkerManagerService {
 
   private wireEvents(managed: ManagedWorker): void {
     const { worker, name, events } = managed;
-    worker.on('error', (err) => this.logger.warn(`worker ${name}: ${err.message}`));
+    // Connection errors repeat per ioredis retry; the module's RedisConnectionWatch logs the state change once.
+    worker.on('error', (err) => void (isConnectionError(err) || this.logger.warn(`worker ${name}: ${err.message}`)));
     worker.on('completed', (job) => {
       void this.unindex(managed, job);
       if (events.onCompleted) void this.safely('onCompleted', async () => events.onCompleted?.(job, name));

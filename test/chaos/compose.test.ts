@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { nodeAppEnv } from '../../chaos/cluster/settings.js';
+import { nodeAppEnv } from '../../toolkit/cluster/settings.js';
 import { getProfile } from '../../chaos/profile.js';
 import { proxyName } from '../../chaos/toxiproxy/proxies.js';
 import { chaosNodeSettings, chaosProducerSettings, ENTITY_TYPE } from '../../chaos/wiring.js';
@@ -73,13 +73,13 @@ describe('docker-compose.chaos.yml', () => {
       expect(rest).toEqual(expected);
       expect(AQ_HISTORY_FILE).toBe(`/app/chaos/.runs/docker/history-${node}.jsonl`);
       expect(NODE_ID && REDIS_URL).toBeTruthy();
-      expect(services[node]!.command!.join(' ')).toContain('node dist/chaos/cluster/node-app.js');
+      expect(services[node]!.command!.join(' ')).toContain('node dist/toolkit/cluster/node-app.js');
     }
   });
 
   it('has a producer that reaches redis directly, like the native runner', () => {
     const producer = services.producer!;
-    expect(producer.command!.join(' ')).toContain('node dist/chaos/cluster/producer.js');
+    expect(producer.command!.join(' ')).toContain('node dist/toolkit/cluster/producer.js');
     const env = producer.environment!;
     expect(env.REDIS_URL).toBe('redis://redis:6379');
     expect(env.AQ_KEY_PREFIX).toBe('chaos-docker');

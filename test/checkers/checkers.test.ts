@@ -36,6 +36,29 @@ describe('checkFifoPerEntity', () => {
     );
   });
 
+  it('leaves jobs enqueued out of line (`unordered`: delay, priority, LIFO) unranked, and ranks the rest around them', () => {
+    // j1 was added with a delay: it ran last, which is no violation; j0 → j2 keep their order.
+    const enqueued = [enq(E, 0), enq(E, 1, { unordered: 'delay 500' }), enq(E, 2)];
+    const history = [exec(E, 0, 0, 10), exec(E, 2, 10, 20), exec(E, 1, 500, 510)];
+    expect(checkFifoPerEntity(history).violations.map((v) => v.kind)).toEqual(['nonmonotonic']);
+    const result = checkFifoPerEntity(history, enqueued);
+    expect(result.violations).toEqual([]);
+    expect(result.stats).toMatchObject({ checked: 2, unordered: 1, unknownJobs: 0 });
+    // the ordered jobs are still judged: j2 before j0 is a violation
+    const swapped = [exec(E, 2, 0, 10), exec(E, 0, 10, 20), exec(E, 1, 500, 510)];
+    expect(checkFifoPerEntity(swapped, enqueued).violations.map((v) => [v.kind, v.execution?.jobId])).toEqual([['nonmonotonic', 'j0']]);
+  });
+
+  it('settles the jobs `failedForGood` names (a stalled-out job has no failed attempt), and only those', () => {
+    const enqueued = [enq(E, 0), enq(E, 1), enq(E, 2)];
+    const history = [exec(E, 0, 0, undefined), exec(E, 1, 10, 20), exec(E, 2, 20, 30)]; // j0 crashed, never completed
+    expect(checkFifoPerEntity(history, enqueued).violations.map((v) => [v.kind, v.skipped])).toEqual([['skip', 'job j0 seq 0']]);
+    expect(checkFifoPerEntity(history, enqueued, { allowFinalFailures: true }).ok).toBe(false); // no failed attempt
+    const failedForGood = (job: { entityType: string; entityId: string; jobId: string }) => `${job.entityType}/${job.entityId}/${job.jobId}` === 'order/1/j0';
+    expect(checkFifoPerEntity(history, enqueued, { failedForGood }).violations).toEqual([]);
+    expect(checkFifoPerEntity(history, undefined, { failedForGood }).violations).toEqual([]); // seq ranking too
+  });
+
   it('uses the order of `enqueued` over seq when given', () => {
     const history = [exec(E, 0, 0, 10), exec(E, 2, 10, 20), exec(E, 1, 20, 30)];
     const enqueued = [enq(E, 0), enq(E, 2), enq(E, 1)];
@@ -249,6 +272,21 @@ describe('checkNoLostOrDuplicated', () => {
     ]);
     const strict = checkNoLostOrDuplicated(enqueued, history, { duplicatesAllowedFor: new Set(['j0']), strictDuplicates: true });
     expect(strict.violations.map((v) => [v.kind, 'jobId' in v ? v.jobId : ''])).toEqual([['duplicated', 'j1']]);
+  });
+
+  it('lists jobs that never completed as excused, not lost, when `excuse` gives a reason', () => {
+    const enqueued = [enq(E, 0), enq(E, 1), enq(E, 2)];
+    const history = [exec(E, 0, 0, 10), exec(E, 1, 10, 20, { outcome: 'failed', error: 'boom' })];
+    const excuse = (job: { jobId: string }, attempts: readonly { outcome: string }[]) =>
+      attempts.at(-1)?.outcome === 'failed' ? `failed for good after ${attempts.length} attempt(s)` : undefined;
+    const result = checkNoLostOrDuplicated(enqueued, history, { excuse });
+    expect(result.ok).toBe(false);
+    expect(result.lost.map((l) => l.job.jobId)).toEqual(['j2']);
+    expect(result.excused.map((x) => [x.job.jobId, x.reason, x.attempts.length])).toEqual([['j1', 'failed for good after 1 attempt(s)', 1]]);
+    expect(result.stats).toMatchObject({ lost: 1, excused: 1, completed: 1 });
+    expect(() => assertNoLostOrDuplicated(enqueued, history, { excuse })).toThrow(
+      /1 lost, 1 excused[\s\S]*lost: order\/1 job j2 seq 2 never ran\n {2}- excused \(failed for good after 1 attempt\(s\)\): order\/1 job j1 seq 1/,
+    );
   });
 
   it('treats unknown-outcome enqueues as neither lost nor unexpected, and counts them recovered', () => {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { EntityLease, leaseTtlSeconds, type EntityLeaseOptions, type LeaseLocks } from '../../chaos/cluster/entity-lease.js';
+import { EntityLease, leaseTtlSeconds, type EntityLeaseOptions, type LeaseLocks } from '../../toolkit/cluster/entity-lease.js';
 
 /**
  * One in-memory lock with ResourceLockService's semantics (owner-checked extend/release, a fencing counter, expiry on

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { runProducers } from '../../chaos/cluster/cluster-run.js';
-import { collectRun, waitForDrain } from '../../chaos/cluster/run-dir.js';
+import { runProducers } from '../../toolkit/cluster/cluster-run.js';
+import { collectRun, waitForDrain } from '../../toolkit/cluster/run-dir.js';
 import { FAST, scenario, startTestCluster } from './support.js';
 
 describe('multi-process: 3 producers, 3 nodes', () => {

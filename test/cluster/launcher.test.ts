@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { liveProcessCount, runProcess, startCluster, type ClusterLauncher } from '../../chaos/cluster/launcher.js';
-import { makeRunDir } from '../../chaos/cluster/run-dir.js';
+import { liveProcessCount, runProcess, startCluster, type ClusterLauncher } from '../../toolkit/cluster/launcher.js';
+import { makeRunDir } from '../../toolkit/cluster/run-dir.js';
 import { getFreePort } from '../../testing/redis-server.js';
 import { until } from './support.js';
 

@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { runProducers } from '../../chaos/cluster/cluster-run.js';
-import { collectRun, entityExecutions, waitForDrain } from '../../chaos/cluster/run-dir.js';
-import { effectKey } from '../../chaos/cluster/settings.js';
+import { runProducers } from '../../toolkit/cluster/cluster-run.js';
+import { collectRun, entityExecutions, waitForDrain } from '../../toolkit/cluster/run-dir.js';
+import { effectKey } from '../../toolkit/cluster/settings.js';
 import { FAST, scenario, startTestCluster, unlessFails, until } from './support.js';
 
 describe('multi-process: node failures', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { runProducers } from '../../chaos/cluster/cluster-run.js';
-import type { NodeHandle } from '../../chaos/cluster/launcher.js';
-import { collectRun, entityExecutions, waitForDrain } from '../../chaos/cluster/run-dir.js';
-import { entityIdOf } from '../../chaos/cluster/settings.js';
+import { runProducers } from '../../toolkit/cluster/cluster-run.js';
+import type { NodeHandle } from '../../toolkit/cluster/launcher.js';
+import { collectRun, entityExecutions, waitForDrain } from '../../toolkit/cluster/run-dir.js';
+import { entityIdOf } from '../../toolkit/cluster/settings.js';
 import { FAST, scenario, startTestCluster, unlessFails, until } from './support.js';
 
 describe('multi-process: retries, worker races and the unsafe self-test', () => {

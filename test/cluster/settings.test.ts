@@ -5,7 +5,7 @@ import {
   producerEnv,
   readNodeAppSettings,
   readProducerSettings,
-} from '../../chaos/cluster/settings.js';
+} from '../../toolkit/cluster/settings.js';
 
 const asEnv = (values: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
@@ -33,7 +33,11 @@ describe('cluster settings', () => {
 
   it('round-trips producer settings', () => {
     const env = asEnv({ REDIS_URL: 'redis://x:1', ...producerEnv({ enqueueFile: '/tmp/e.jsonl', entityOffset: 17, entityCount: 16, attempts: 3 }) });
-    expect(readProducerSettings(env)).toMatchObject({ entityOffset: 17, entityCount: 16, attempts: 3, jobsPerEntity: 10, ratePerSecond: 0 });
+    expect(readProducerSettings(env)).toMatchObject({
+      entityOffset: 17, entityCount: 16, attempts: 3, jobsPerEntity: 10, ratePerSecond: 0, durationMs: 0, removeOnComplete: false,
+    });
+    const soak = asEnv({ REDIS_URL: 'redis://x:1', ...producerEnv({ enqueueFile: '/tmp/e.jsonl', durationMs: 120_000, removeOnComplete: true }) });
+    expect(readProducerSettings(soak)).toMatchObject({ durationMs: 120_000, removeOnComplete: true });
   });
 
   it('rejects bad values naming the variable and the accepted values', () => {

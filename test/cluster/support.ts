@@ -1,9 +1,9 @@
 import { waitFor } from '../support/wait.js';
 import { inject, onTestFinished } from 'vitest';
-import { startNodeCluster, type NodeClusterOptions } from '../../chaos/cluster/cluster-run.js';
-import type { ClusterLauncher } from '../../chaos/cluster/launcher.js';
-import { makeRunDir, type RunDir } from '../../chaos/cluster/run-dir.js';
-import type { NodeAppEnvInput } from '../../chaos/cluster/settings.js';
+import { startNodeCluster, type NodeClusterOptions } from '../../toolkit/cluster/cluster-run.js';
+import type { ClusterLauncher } from '../../toolkit/cluster/launcher.js';
+import { makeRunDir, type RunDir } from '../../toolkit/cluster/run-dir.js';
+import type { NodeAppEnvInput } from '../../toolkit/cluster/settings.js';
 
 /**
  * Short timings of the multi-process scenarios (heartbeat TTL 2 s, cron 250 ms, jobs 5 ms). The BullMQ job lock is

@@ -31,6 +31,8 @@ describe('resolveConfig defaults', () => {
     expect(c.cronInterval).toBe(5000);
     expect(c.keyPrefix).toBe('aq');
     expect(c.shutdownTimeoutMs).toBe(30000);
+    expect(c.maxJobDataBytes).toBe(1024 * 1024);
+    expect([c.redis.connectTimeoutMs, c.redis.commandTimeoutMs]).toEqual([5000, 5000]);
     expect(c.queueDefaults.defaultJobOptions).toEqual({});
     expect(c.nodeId).toMatch(new RegExp(`-${process.pid}-[0-9a-f]{6}$`));
     expect(resolveConfig(base).nodeId).not.toBe(c.nodeId);
@@ -38,7 +40,7 @@ describe('resolveConfig defaults', () => {
 
   it('keeps given values and merges worker defaults field by field', () => {
     const c = resolveConfig({
-      redis: { host: 'h', port: 7000, password: 'p', db: 2, maxRetriesPerRequest: null },
+      redis: { host: 'h', port: 7000, password: 'p', db: 2, maxRetriesPerRequest: null, connectTimeoutMs: 800, commandTimeoutMs: 1200 },
       workerDefaults: { heartbeatTTL: 1, heartbeatInterval: 200 },
       queueDefaults: { defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 10 }, removeOnComplete: 100, removeOnFail: true, priority: 5 } },
       enableCronManager: true,
@@ -46,9 +48,11 @@ describe('resolveConfig defaults', () => {
       keyPrefix: 'my-app',
       nodeId: 'node-a',
       shutdownTimeoutMs: 0,
+      maxJobDataBytes: 4096,
     });
     expect(c.workerDefaults).toEqual({ ...WORKER_DEFAULTS, heartbeatTTL: 1, heartbeatInterval: 200 });
-    expect(c.redis).toEqual({ host: 'h', port: 7000, password: 'p', db: 2, maxRetriesPerRequest: null });
+    expect(c.redis).toEqual({ host: 'h', port: 7000, password: 'p', db: 2, maxRetriesPerRequest: null, connectTimeoutMs: 800, commandTimeoutMs: 1200 });
+    expect(c.maxJobDataBytes).toBe(4096);
     expect(c.queueDefaults.defaultJobOptions.backoff).toEqual({ type: 'exponential', delay: 10 });
     expect([c.enableCronManager, c.cronInterval, c.keyPrefix, c.nodeId, c.shutdownTimeoutMs]).toEqual([true, 250, 'my-app', 'node-a', 0]);
     expect(Object.isFrozen(c) && Object.isFrozen(c.workerDefaults)).toBe(true);
@@ -102,6 +106,10 @@ describe('resolveConfig rejects invalid config naming the field and the accepted
     ['empty keyPrefix', withConfig({ keyPrefix: '' }), 'keyPrefix', /1-64/],
     ['nodeId with pipe', withConfig({ nodeId: 'a|b' }), 'nodeId', /'\|'/],
     ['negative shutdownTimeoutMs', withConfig({ shutdownTimeoutMs: -1 }), 'shutdownTimeoutMs', /\[0,/],
+    ['zero connectTimeoutMs', { redis: { url: 'redis://x', connectTimeoutMs: 0 } }, 'redis.connectTimeoutMs', /integer in \[1,/],
+    ['NaN commandTimeoutMs', { redis: { url: 'redis://x', commandTimeoutMs: Number.NaN } }, 'redis.commandTimeoutMs', /integer/],
+    ['zero maxJobDataBytes', withConfig({ maxJobDataBytes: 0 }), 'maxJobDataBytes', /integer in \[1, 536870912\]/],
+    ['maxJobDataBytes above Redis strings', withConfig({ maxJobDataBytes: 2 ** 30 }), 'maxJobDataBytes', /536870912/],
   ];
   it.each(cases)('%s', (_label, input, path, message) => {
     const err = configError(input);

@@ -14,6 +14,7 @@ describe('QueueManagerService', () => {
     expect(a).toBe(b);
     expect(a.name).toBe('order-o1-queue');
     expect(await core.queues.getOrCreateEntityQueue('order', 'o1')).toBe(a);
+    await core.queues.getJobCounts(a.name); // calls through the service wait for the queue's setup
     expect(await a.getGlobalConcurrency()).toBe(1);
     expect(await core.index.getEntityQueues('order')).toEqual({ o1: 'order-o1-queue' });
     expect(await core.queues.getQueueEntity('order-o1-queue')).toEqual({ entityType: 'order', entityId: 'o1' });
@@ -59,9 +60,10 @@ describe('QueueManagerService', () => {
     const producer = makeCore({}, prefix);
     core = makeCore({}, prefix);
     try {
-      await producer.queues.getOrCreateEntityQueue('order', 'o9');
+      // The producer's first add completes the queue's setup (index entry included).
+      await producer.queues.addJob(producer.queues.getOrCreateEntityQueue('order', 'o9').name, 'first', {});
       const job = await core.queues.addJob('order-o9-queue', 'x', {});
-      expect(await core.index.getEntitiesWithJobs('order')).toEqual({ o9: 1 });
+      expect(await core.index.getEntitiesWithJobs('order')).toEqual({ o9: 2 });
       expect(await core.queues.getQueueEntity('order-o9-queue')).toEqual({ entityType: 'order', entityId: 'o9' });
       expect(job.queueName).toBe('order-o9-queue');
     } finally {
@@ -131,16 +133,17 @@ describe('QueueManagerService', () => {
     ];
     it.each(badEntities)('getOrCreateEntityQueue(%j, %j)', async (type, id, rule) => {
       core = makeCore();
-      const err = await core.queues.getOrCreateEntityQueue(type, id).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(AtomicQueuesValidationError);
-      expect((err as Error).message).toMatch(rule);
+      // Thrown synchronously (the call returns the Queue itself, not a promise).
+      expect(() => core.queues.getOrCreateEntityQueue(type, id)).toThrow(AtomicQueuesValidationError);
+      expect(() => core.queues.getOrCreateEntityQueue(type, id)).toThrow(rule);
       await expect(core.queues.addEntityJob(type, id, 'x', {})).rejects.toThrow(AtomicQueuesValidationError);
       expect(await core.keys()).toEqual([]);
     });
 
     it('job name, data, options', async () => {
       core = makeCore();
-      const q = await core.queues.getOrCreateEntityQueue('order', 'o1');
+      const q = core.queues.getOrCreateEntityQueue('order', 'o1');
+      await core.queues.getJobCounts(q.name); // its setup (concurrency, index entry) is written by now
       const before = await core.keys();
       await expect(core.queues.addJob(q.name, '', {})).rejects.toThrow(/jobName: must be a non-empty string/);
       await expect(core.queues.addJob(q.name, 42 as never, {})).rejects.toThrow(/jobName/);

@@ -4,25 +4,6 @@ import { analyzeLoad, type ProducedJob } from '../../load/lib/analysis.js';
 import { summaryText, thresholdOutcomes } from '../../load/lib/k6-summary.js';
 import { reportHtml, reportText, reportViolations, type LoadReport } from '../../load/lib/report.js';
 import { PROFILES } from '../../load/lib/scenarios.js';
-import { countPerBucket, distribution, histogram, percentile } from '../../load/lib/stats.js';
-import { barChart, lineChart } from '../../load/lib/svg.js';
-
-describe('stats', () => {
-  it('computes nearest-rank percentiles', () => {
-    const v = Array.from({ length: 100 }, (_, i) => i + 1);
-    expect([percentile(v, 50), percentile(v, 95), percentile(v, 99), percentile(v, 100), percentile(v, 0)]).toEqual([50, 95, 99, 100, 1]);
-    expect(Number.isNaN(percentile([], 50))).toBe(true);
-    expect(() => percentile(v, 101)).toThrow(/p must be in \[0, 100\], got 101/);
-    expect(distribution([3, 1, 2])).toMatchObject({ count: 3, min: 1, max: 3, mean: 2, p50: 2 });
-  });
-
-  it('bins values and counts events per time bucket', () => {
-    expect(histogram([0, 1, 2, 3, 4, 10], 2).map((b) => b.count)).toEqual([5, 1]);
-    expect(histogram([5, 5], 3).map((b) => b.count)).toEqual([2, 0, 0]);
-    expect(countPerBucket([1000, 1500, 3100, 900], 1000, 1000)).toEqual([2, 0, 1]);
-    expect(() => histogram([1], 0)).toThrow(/bins must be a positive integer/);
-  });
-});
 
 const exec = (entityId: string, seq: number, start: number, end: number, outcome: JobExecution['outcome'] = 'completed'): JobExecution => ({
   entityType: 'load', entityId, queue: `load-${entityId}-queue`, jobId: `${entityId}-${seq}`, jobName: 'load-step',
@@ -78,11 +59,6 @@ describe('reports', () => {
     expect(html.match(/<svg /g)).toHaveLength(3);
     expect(html).toContain('run-&lt;1&gt;');
     expect(html).not.toMatch(/<script|src="http|href="http/);
-  });
-
-  it('draws one point per value and one bar per bar', () => {
-    expect(lineChart([1, 2, 3], { title: 't', xLabel: 'x', yLabel: 'y' })).toMatch(/points="(\S+ ){2}\S+"/);
-    expect(barChart([{ label: 'a', value: 1 }, { label: 'b', value: 0 }], { title: 't', xLabel: 'x', yLabel: 'y' }).match(/<rect /g)).toHaveLength(2);
   });
 });
 

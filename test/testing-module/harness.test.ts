@@ -86,7 +86,7 @@ describe('AtomicQueuesTestHarness.verify', () => {
     await queues.addJob(queueName, 'good', {});
     await queues.addJob(queueName, 'bad-2', {});
     await harness.runUntilIdle();
-    await expect(harness.verify()).rejects.toThrow(/2 unexpected processor failure\(s\)[^]*bad-1: order\/o3 job \S+ attempt 1 .* failed \(error "bad-1 exploded"\)[^]*bad-2:/);
+    await expect(harness.verify()).rejects.toThrow(/2 unexpected processor failure\(s\)[^]*bad-1: order\/o3 job \S+ seq 0 attempt 1 .* failed \(error "bad-1 exploded"\)[^]*bad-2:/);
     harness.expectFailure('bad-1');
     await expect(harness.verify()).rejects.toThrow(/1 unexpected processor failure\(s\)[^]*bad-2/);
     harness.expectFailure((e) => e.error === 'bad-2 exploded');

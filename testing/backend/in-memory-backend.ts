@@ -25,7 +25,7 @@ import {
 import type { ClockTimer } from '../../src/ports/clock.js';
 import { setBackgroundInterval, setBackgroundTimeout } from '../clock/test-clock.js';
 import { unsupported } from './errors.js';
-import type { InMemoryQueueStore } from './in-memory-store.js';
+import type { InMemoryQueueStore, StoreRemoval } from './in-memory-store.js';
 import type { FetchOptions, NextJobData, QueueState } from './queue-state.js';
 import { rangeByIndex } from './sorted-set.js';
 
@@ -191,12 +191,36 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
 
   async addJob(job: JobJson, jobId: string, parentKeyOpts?: ParentKeyOpts): Promise<string> {
     this.assertPlainJob(job, parentKeyOpts);
-    return this.state.addJob(job, jobId);
+    return this.addAndReport(job, jobId);
   }
 
   async addJobs(entries: { job: JobJson; jobId: string; parentKeyOpts?: ParentKeyOpts }[]): Promise<string[]> {
     for (const e of entries) this.assertPlainJob(e.job, e.parentKeyOpts);
-    return entries.map((e) => this.state.addJob(e.job, e.jobId));
+    return entries.map((e) => this.addAndReport(e.job, e.jobId));
+  }
+
+  /** Adds one job; a new one (not a duplicate id) is reported as the store's `added` event. */
+  private addAndReport(json: JobJson, jobId: string): string {
+    const existed = jobId ? this.state.jobs.has(String(jobId)) : false;
+    const id = this.state.addJob(json, jobId);
+    const job = this.state.getJob(id);
+    if (!existed && job && this.store.listenerCount('added') > 0) {
+      this.store.emit('added', this.qualifiedName, {
+        id,
+        name: job.name,
+        data: job.data,
+        delay: job.delay,
+        priority: job.priority,
+        lifo: job.opts.lifo === true,
+        at: this.state.now(),
+      });
+    }
+    return id;
+  }
+
+  /** Reports jobs deleted through the queue API as the store's `removed` event. */
+  private reportRemoved(jobIds: readonly string[], how: StoreRemoval): void {
+    if (jobIds.length > 0) this.store.emit('removed', this.qualifiedName, jobIds, how);
   }
 
   private assertPlainJob(job: JobJson, parentKeyOpts?: ParentKeyOpts): void {
@@ -357,7 +381,9 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   }
 
   async drain(delayed: boolean): Promise<void> {
+    const ids = [...this.state.idsInState('wait'), ...this.state.idsInState('prioritized'), ...(delayed ? this.state.idsInState('delayed') : [])];
     this.state.drain(delayed);
+    this.reportRemoved(ids, 'drain');
   }
 
   /**
@@ -366,13 +392,17 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
    */
   async cleanJobsByState(state: string, timestamp: number, limit = 0): Promise<string[]> {
     const grace = Math.max(0, Date.now() - timestamp);
-    return this.state.clean(state, this.store.clock.now() - grace, limit);
+    const removed = this.state.clean(state, this.store.clock.now() - grace, limit);
+    this.reportRemoved(removed, 'clean');
+    return removed;
   }
 
   async obliterate(opts: { force: boolean; count: number }): Promise<number> {
     if (!this.state.isPaused()) throw new Error('Cannot obliterate non-paused queue');
     if (this.state.active.length > 0 && !opts.force) throw new Error('Cannot obliterate queue with active jobs');
+    const ids = [...this.state.jobs.keys()];
     this.state.clear();
+    this.reportRemoved(ids, 'obliterate');
     return 0;
   }
 
@@ -383,7 +413,10 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
 
   async remove(jobId: string, removeChildren: boolean): Promise<number> {
     void removeChildren;
-    return this.state.remove(jobId);
+    const existed = this.state.jobs.has(jobId);
+    const removed = this.state.remove(jobId);
+    if (existed && removed === 1) this.reportRemoved([jobId], 'remove');
+    return removed;
   }
 
   async removeUnprocessedChildren(): Promise<void> {

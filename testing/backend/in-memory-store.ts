@@ -7,9 +7,30 @@ export interface InMemoryQueueStoreOptions {
   clock?: Clock;
 }
 
+/** A job the store took in (`added` event): what a producer enqueued, at the store's clock time. */
+export interface StoreAddedJob {
+  id: string;
+  name: string;
+  /** The job data as stored (JSON text). */
+  data: string;
+  /** > 0 when added with a delay (ms). */
+  delay: number;
+  /** > 0 when added with a priority. */
+  priority: number;
+  lifo: boolean;
+  at: number;
+}
+
+/** How jobs were deleted on request through the queue API (`removed` event). */
+export type StoreRemoval = 'remove' | 'drain' | 'clean' | 'obliterate';
+
 export interface InMemoryStoreEvents {
   /** A stalled job was moved back to wait (by any worker's or the clock-driven stalled check). */
   stalled: [queue: string, jobId: string];
+  /** A new job was stored (an add with an id already present is not one), in the order the store took them. */
+  added: [queue: string, job: StoreAddedJob];
+  /** Jobs deleted on request through the queue API (Queue#remove, drain, clean, obliterate). */
+  removed: [queue: string, jobIds: readonly string[], how: StoreRemoval];
 }
 
 /**

@@ -46,6 +46,8 @@ export interface FifoStats {
   rejected: number;
   /** Executions of jobs absent from `enqueued` (reported by checkNoLostOrDuplicated as unexpected). */
   unknownJobs: number;
+  /** Executions of jobs enqueued out of line (`unordered`: delay, priority, LIFO): not ordered against the others. */
+  unordered: number;
 }
 
 export interface FifoOptions {
@@ -54,6 +56,11 @@ export interface FifoOptions {
    * run after it. Default false: a later job running after an earlier job that never completed is a `skip`.
    */
   allowFinalFailures?: boolean;
+  /**
+   * Jobs known to have failed for good, e.g. from the queue's final state (a job that stalled out has no failed
+   * attempt): settled, so later jobs may run after them. Precise where `allowFinalFailures` is a blanket rule.
+   */
+  failedForGood?: (job: { entityType: string; entityId: string; jobId: string }) => boolean;
   /**
    * Judge executions by their effect (see `judgedEnd`): an applied execution with a recorded `effectAt` is over at
    * that time, so a later job may start after it even if the earlier executor was paused before it could finish.
@@ -100,8 +107,12 @@ interface Ranking {
   size: number;
   /** Human name of the job at a rank (for skips). */
   label(rank: number): string;
+  /** jobId at a rank. */
+  jobId(rank: number): string | undefined;
   /** True when the job at a rank may legitimately never run (every add of it had status 'unknown'). */
   optional(rank: number): boolean;
+  /** True for a job enqueued out of line (`unordered`): it has no rank. */
+  unordered(e: JobExecution): boolean;
   violations: FifoViolation[];
 }
 
@@ -109,7 +120,12 @@ function rankingFromEnqueued(enqueued: readonly EnqueuedJob[]): Ranking {
   const ranks = new Map<string, number>();
   const jobs: EnqueuedJob[] = [];
   const known: boolean[] = [];
+  const unordered = new Set<string>();
   for (const job of enqueued) {
+    if (job.unordered !== undefined || unordered.has(job.jobId)) {
+      if (!ranks.has(job.jobId)) unordered.add(job.jobId);
+      continue;
+    }
     const rank = ranks.get(job.jobId);
     if (rank !== undefined) {
       known[rank] ||= job.status !== 'unknown';
@@ -125,7 +141,9 @@ function rankingFromEnqueued(enqueued: readonly EnqueuedJob[]): Ranking {
     rankOf: (e) => ranks.get(e.jobId),
     size: jobs.length,
     label,
+    jobId: (r) => jobs[r]?.jobId,
     optional: (r) => !known[r],
+    unordered: (e) => unordered.has(e.jobId),
     violations: [],
   };
 }
@@ -167,7 +185,9 @@ function rankingFromSeq(entity: string, executions: readonly JobExecution[]): Ra
     rankOf: (e) => (e.seq === undefined ? undefined : rankBySeq.get(e.seq)),
     size: seqs.length,
     label: (r) => `job ${jobBySeq.get(seqs[r]!)} seq ${seqs[r]}`,
+    jobId: (r) => jobBySeq.get(seqs[r]!),
     optional: () => false,
+    unordered: () => false,
     violations,
   };
 }
@@ -190,7 +210,8 @@ function checkEntity(
     if (rank !== undefined) ranked.push({ e, rank });
     else if (ranking.mode === 'seq') {
       violations.push({ kind: 'unranked', entity, execution: e, message: `cannot order ${describeExecution(e)}: no seq and no enqueued entry` });
-    } else stats.unknownJobs++;
+    } else if (ranking.unordered(e)) stats.unordered++;
+    else stats.unknownJobs++;
   }
   stats.checked += ranked.length;
   ranked.sort((a, b) => a.e.start - b.e.start || a.rank - b.rank || (a.e.end ?? Infinity) - (b.e.end ?? Infinity));
@@ -230,10 +251,21 @@ function checkEntity(
   }
 
   // Skips: every job ranked below the highest executed one must have completed (or failed for good if allowed).
+  const ref = executions[0];
+  const failedForGood =
+    options.failedForGood && ref
+      ? (r: number) => {
+          const jobId = ranking.jobId(r);
+          return jobId !== undefined && options.failedForGood!({ entityType: ref.entityType, entityId: ref.entityId, jobId });
+        }
+      : undefined;
   if (latest) {
     let firstLater: JobExecution | undefined;
     for (let r = latest.rank; r >= 0; r--) {
-      const settled = (status[r]! & SUCCEEDED) !== 0 || (options.allowFinalFailures === true && (status[r]! & FAILED) !== 0);
+      const settled =
+        (status[r]! & SUCCEEDED) !== 0 ||
+        (options.allowFinalFailures === true && (status[r]! & FAILED) !== 0) ||
+        (failedForGood !== undefined && failedForGood(r));
       const ran = firstStartAtRank[r] !== undefined;
       if (firstLater && !settled && (ran || !ranking.optional(r))) {
         const how = ran ? 'never completed' : 'never ran';
@@ -254,8 +286,9 @@ function checkEntity(
 
 /**
  * Per-entity FIFO (Kafka-style nonmonotonic / poll-skip detection). Jobs are ordered by their position in
- * `enqueued` (per entity, first occurrence of a jobId) when given, else by `seq`. Executions with
- * `applied === false` are ignored (a fencing sink rejected them). At-least-once re-runs of a job (crashed,
+ * `enqueued` (per entity, first occurrence of a jobId) when given, else by `seq`. Jobs enqueued out of line
+ * (`unordered`: a delay, a priority, LIFO) have no rank: their executions are counted in `stats.unordered`, not
+ * judged. Executions with `applied === false` are ignored (a fencing sink rejected them). At-least-once re-runs of a job (crashed,
  * failed, or duplicated) are fine as long as they start before any later job starts and end before it starts.
  * O(n log n).
  */
@@ -264,7 +297,7 @@ export function checkFifoPerEntity(
   enqueued?: readonly EnqueuedJob[],
   options: FifoOptions = {},
 ): FifoResult {
-  const stats: FifoStats = { entities: 0, executions: history.length, checked: 0, rejected: 0, unknownJobs: 0 };
+  const stats: FifoStats = { entities: 0, executions: history.length, checked: 0, rejected: 0, unknownJobs: 0, unordered: 0 };
   const violations: FifoViolation[] = [];
   const enqueuedByEntity = enqueued ? groupByEntity(enqueued) : undefined;
   for (const [entity, executions] of groupByEntity(history)) {

@@ -15,6 +15,19 @@ export interface NoLostOptions {
   duplicatesAllowedFor?: ReadonlySet<string>;
   /** Count duplicates not in `duplicatesAllowedFor` as violations (default false: Jepsen's at-least-once stance). */
   strictDuplicates?: boolean;
+  /**
+   * Why an enqueued job that never completed is not lost, or undefined when it is: e.g. it failed for good (its
+   * retries ran out) or a test removed it on purpose. Such jobs are listed in `excused`, not in `lost`.
+   */
+  excuse?: (job: EnqueuedJob, attempts: readonly JobExecution[]) => string | undefined;
+}
+
+export interface ExcusedJob {
+  entity: string;
+  job: EnqueuedJob;
+  attempts: JobExecution[];
+  /** What `excuse` answered. */
+  reason: string;
 }
 
 export interface LostJob {
@@ -66,6 +79,8 @@ export interface NoLostStats {
   /** Distinct jobs completed at least once (applied). */
   completed: number;
   lost: number;
+  /** Never completed, not lost according to `excuse`. */
+  excused: number;
   unexpected: number;
   duplicated: number;
   duplicatedAllowed: number;
@@ -76,6 +91,7 @@ export interface NoLostStats {
 
 export interface NoLostResult extends CheckResult<NoLostViolation, NoLostStats> {
   lost: LostJob[];
+  excused: ExcusedJob[];
   unexpected: UnexpectedJob[];
   duplicated: DuplicatedJob[];
   /** Enqueues with status 'unknown' that completed anyway. */
@@ -124,6 +140,7 @@ export function checkNoLostOrDuplicated(
   }
 
   const lost: LostJob[] = [];
+  const excused: ExcusedJob[] = [];
   const recovered: EnqueuedJob[] = [];
   const unexpected: UnexpectedJob[] = [];
   const duplicated: DuplicatedJob[] = [];
@@ -134,6 +151,11 @@ export function checkNoLostOrDuplicated(
       if (record.okAdds === 0) continue;
       const job = record.first!;
       const entity = entityKey(job);
+      const reason = options.excuse?.(job, executions);
+      if (reason !== undefined) {
+        excused.push({ entity, job, attempts: executions, reason });
+        continue;
+      }
       const why =
         executions.length === 0 ? 'never ran' : `never completed; attempts: ${executions.map(describeExecution).join('; ')}`;
       lost.push({ kind: 'lost', entity, job, attempts: executions, message: `lost: ${entity} job ${job.jobId} seq ${job.seq} ${why}` });
@@ -175,6 +197,7 @@ export function checkNoLostOrDuplicated(
     ok: violations.length === 0,
     violations,
     lost,
+    excused,
     unexpected,
     duplicated,
     recovered,
@@ -183,6 +206,7 @@ export function checkNoLostOrDuplicated(
       unknown,
       completed,
       lost: lost.length,
+      excused: excused.length,
       unexpected: unexpected.length,
       duplicated: duplicated.length,
       duplicatedAllowed: duplicated.filter((d) => d.allowed).length,
@@ -195,14 +219,16 @@ export function checkNoLostOrDuplicated(
 export function formatNoLostResult(result: NoLostResult, maxListed?: number): string {
   const s = result.stats;
   const counts =
-    `${s.enqueued} enqueued, ${s.completed} completed, ${s.lost} lost, ${s.unexpected} unexpected, ` +
+    `${s.enqueued} enqueued, ${s.completed} completed, ${s.lost} lost, ${s.excused ? `${s.excused} excused, ` : ''}${s.unexpected} unexpected, ` +
     `${s.duplicated} duplicated (${s.duplicatedAllowed} allowed), ${s.recovered} recovered`;
   const headline = result.ok
     ? `no lost or unexpected jobs: ${counts}`
     : `lost/unexpected jobs: ${countKinds(result.violations)} — ${counts}`;
-  // Violations first, then the tolerated duplicates, so the message explains what failed before what was allowed.
-  const tolerated = result.duplicated.filter((d) => !result.violations.includes(d));
-  return formatReport(headline, [...result.violations, ...tolerated].map((v) => v.message), maxListed);
+  // Violations first, then the tolerated duplicates and excused jobs, so the message explains what failed before
+  // what was allowed.
+  const tolerated = result.duplicated.filter((d) => !result.violations.includes(d)).map((d) => d.message);
+  const excused = result.excused.map((x) => `excused (${x.reason}): ${x.entity} job ${x.job.jobId} seq ${x.job.seq}`);
+  return formatReport(headline, [...result.violations.map((v) => v.message), ...tolerated, ...excused], maxListed);
 }
 
 export function assertNoLostOrDuplicated(

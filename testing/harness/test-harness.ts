@@ -5,12 +5,14 @@ import { ATOMIC_QUEUES_QUEUE_DRIVER, type QueueDriver } from '../../src/ports/qu
 import { QueueManagerService } from '../../src/queues/queue-manager.service.js';
 import { WorkerManagerService } from '../../src/workers/worker-manager.service.js';
 import { InMemoryQueueDriver } from '../backend/in-memory-queue-driver.js';
-import type { InMemoryQueueStore } from '../backend/in-memory-store.js';
+import type { InMemoryQueueStore, StoreAddedJob, StoreRemoval } from '../backend/in-memory-store.js';
 import { TestClock } from '../clock/test-clock.js';
-import { describeExecution } from '../checkers/index.js';
-import type { JobExecution } from '../history.js';
+import { describeExecution } from '../checkers/common.js';
+import { formatHistoryCheck, type HistoryCheckResult } from '../checkers/history-check.js';
+import type { EnqueuedJob, JobExecution } from '../history.js';
 import { crashLocalWorker } from './crash.js';
 import { AtomicQueuesHarnessError } from './errors.js';
+import { FAILED_FOR_GOOD, checkHarnessRun, type JobFate } from './harness-check.js';
 import { HarnessHistory } from './harness-history.js';
 import { describePendingJobs, pendingJobs, type PendingJob } from './pending-jobs.js';
 
@@ -22,13 +24,14 @@ export interface HarnessRunOptions {
   maxMs?: number;
 }
 
-const matches = (m: ExpectedFailure, e: JobExecution): boolean =>
-  typeof m === 'string' ? e.jobName === m : m instanceof RegExp ? m.test(e.jobName) : m(e);
+const matchesName = (m: string | RegExp, jobName: string): boolean => (typeof m === 'string' ? jobName === m : m.test(jobName));
+const matches = (m: ExpectedFailure, e: JobExecution): boolean => (typeof m === 'function' ? m(e) : matchesName(m, e.jobName));
 
 /**
- * Test controller of an `AtomicQueuesTestingModule`: records every attempt of every job (testing/history.ts
- * format), runs the engine until idle on the TestClock, simulates worker crashes and verifies, in `afterEach`,
- * that nothing was left pending and no processor threw unexpectedly.
+ * Test controller of an `AtomicQueuesTestingModule`: records every add and every attempt of every job
+ * (testing/history.ts format), runs the engine until idle on the TestClock, simulates worker crashes and
+ * verifies, in `afterEach`, that nothing was left pending, no processor threw unexpectedly, and the run kept the
+ * module's guarantees (FIFO and one worker per entity, no lost job).
  */
 @Injectable()
 export class AtomicQueuesTestHarness implements OnModuleDestroy {
@@ -46,10 +49,27 @@ export class AtomicQueuesTestHarness implements OnModuleDestroy {
     queues: QueueManagerService,
   ) {
     this.log = new HarnessHistory((queueName) => queues.getQueueEntity(queueName));
-    // Subscribed at construction so workers started in any onModuleInit / onApplicationBootstrap are recorded.
-    this.unsubscribe = workers.observe((event) => {
+    // Subscribed at construction so jobs added and workers started in any onModuleInit / onApplicationBootstrap
+    // are recorded.
+    const unobserve = workers.observe((event) => {
       if (!this.deadIncarnations.has(event.workerName)) this.log.record(event);
     });
+    const store = driver instanceof InMemoryQueueDriver ? driver.store : undefined;
+    const prefix = `${config.keyPrefix}:`;
+    const ours = (qualified: string) => (qualified.startsWith(prefix) ? qualified.slice(prefix.length) : undefined);
+    const onAdded = (qualified: string, job: StoreAddedJob) => {
+      const name = ours(qualified);
+      if (name !== undefined) this.log.recordAdd(name, job);
+    };
+    const onRemoved = (qualified: string, jobIds: readonly string[], how: StoreRemoval) => {
+      const name = ours(qualified);
+      if (name !== undefined) this.log.recordRemoval(name, jobIds, how);
+    };
+    store?.on('added', onAdded).on('removed', onRemoved);
+    this.unsubscribe = () => {
+      unobserve();
+      store?.off('added', onAdded).off('removed', onRemoved);
+    };
   }
 
   /** The module's TestClock (throws when the module runs on another clock). */
@@ -68,9 +88,40 @@ export class AtomicQueuesTestHarness implements OnModuleDestroy {
     return this.driver.store;
   }
 
-  /** Every attempt so far, in start order. Attempts still in flight have outcome 'running'. */
+  /**
+   * Every attempt so far, in start order. Attempts still in flight have outcome 'running'. `seq` is the job's
+   * position among the adds of its entity (see `enqueued()`).
+   */
   history(): JobExecution[] {
     return this.log.executions();
+  }
+
+  /**
+   * Every job added so far, in the order the queue store took them: per entity `seq` 0, 1, 2, … (first add of a
+   * jobId), `queue`, `at` (clock time), and `unordered` for adds with a delay, a priority or LIFO. It ranks the
+   * history for the checkers: `checkFifoPerEntity(harness.history(), harness.enqueued())`,
+   * `checkNoLostOrDuplicated(harness.enqueued(), harness.history())`.
+   */
+  enqueued(): EnqueuedJob[] {
+    void this.store; // throws a readable error off the in-memory driver (no add is seen there)
+    return this.log.enqueued();
+  }
+
+  /**
+   * Runs the checkers over this run as the module promises (see `verify()`): FIFO ranked by add order and a single
+   * worker per entity on entity queues, no lost job on every queue. Returns the result (`formatHistoryCheck(result)`
+   * prints it); `verify()` throws it.
+   */
+  async check(): Promise<HistoryCheckResult> {
+    const store = this.store;
+    await this.log.settled();
+    const queueNames = new Set(store.queueNames());
+    return checkHarnessRun({
+      enqueued: this.log.enqueued(),
+      history: this.log.executions(),
+      isEntityQueue: (queueName) => this.log.isEntityQueue(queueName),
+      fate: (queueName, jobId) => this.fate(store, queueNames, queueName, jobId),
+    });
   }
 
   /** Jobs not settled yet (waiting, prioritized, delayed or active). */
@@ -142,7 +193,9 @@ export class AtomicQueuesTestHarness implements OnModuleDestroy {
 
   /**
    * For `afterEach`: throws a readable report if jobs are left waiting/delayed/active, attempts are still running,
-   * or a processor threw without a matching `expectFailure`.
+   * a processor threw without a matching `expectFailure`, a job failed for good without any processor failure
+   * (stalled out) unless expected, or the run broke a guarantee (`check()`): an entity's jobs ran out of add order
+   * or overlapped, or a job vanished without completing (not failed for good, not removed through the queue API).
    */
   async verify(): Promise<void> {
     await this.log.settled();
@@ -159,7 +212,40 @@ export class AtomicQueuesTestHarness implements OnModuleDestroy {
           unexpected.map((e) => `  ${e.jobName}: ${describeExecution(e)}`).join('\n'),
       );
     }
+    if (this.driver instanceof InMemoryQueueDriver) {
+      const result = await this.check();
+      const stalledOut = result.noLost.excused.filter(
+        (x) => x.reason.startsWith(FAILED_FOR_GOOD) && !x.attempts.some((e) => e.outcome === 'failed') && !this.isExpected(x.job, x.attempts),
+      );
+      if (stalledOut.length > 0) {
+        problems.push(
+          `${stalledOut.length} job(s) failed for good without a processor failure (allow with harness.expectFailure):\n` +
+            stalledOut.map((x) => `  ${x.entity} job ${x.job.jobId} ${x.job.jobName ?? ''} seq ${x.job.seq}: ${x.reason}`).join('\n'),
+        );
+      }
+      if (!result.ok) problems.push(`the run broke the module's guarantees:\n${formatHistoryCheck(result)}`);
+    }
     if (problems.length > 0) throw new AtomicQueuesHarnessError(`AtomicQueuesTestHarness.verify() failed:\n${problems.join('\n')}`);
+  }
+
+  /** A job failed for good with no failing attempt is expected when a matcher names it or a predicate accepts its last attempt. */
+  private isExpected(job: EnqueuedJob, attempts: readonly JobExecution[]): boolean {
+    const last = attempts.at(-1);
+    return this.expected.some((m) => (typeof m === 'function' ? last !== undefined && m(last) : matchesName(m, job.jobName ?? '')));
+  }
+
+  /** Where a job that never completed ended up: still pending, failed for good, removed through the API, or gone. */
+  private fate(store: InMemoryQueueStore, queueNames: ReadonlySet<string>, queueName: string, jobId: string): JobFate {
+    const qualified = `${this.config.keyPrefix}:${queueName}`;
+    const queue = queueNames.has(qualified) ? store.queue(qualified) : undefined;
+    const state = queue?.stateOf(jobId) ?? 'unknown';
+    if (state === 'failed') {
+      const reason = queue?.getJob(jobId)?.failedReason;
+      return reason === undefined ? { kind: 'failed' } : { kind: 'failed', reason };
+    }
+    if (state === 'waiting' || state === 'active' || state === 'delayed' || state === 'prioritized') return { kind: 'pending', state };
+    const how = this.log.removal(queueName, jobId);
+    return how === undefined ? { kind: 'gone' } : { kind: 'removed', how };
   }
 
   onModuleDestroy(): void {

@@ -79,6 +79,10 @@ export interface ProducerSettings extends CommonSettings {
   jobName: string;
   /** Log a failed add with status 'unknown' and go on (chaos runs) instead of exiting 1 (default false). */
   recordFailedAdds: boolean;
+  /** Stop adding once this long has passed since the first add, ms (sustained-load runs); 0 = no limit (default). */
+  durationMs: number;
+  /** BullMQ `removeOnComplete` for every add: completed jobs leave Redis (long runs); default false (kept). */
+  removeOnComplete: boolean;
 }
 
 export const DEFAULT_ENTITY_TYPE = 'order';
@@ -151,6 +155,8 @@ export function readProducerSettings(env: Env = process.env): ProducerSettings {
     backoffMs: envInt(env, 'AQ_BACKOFF_MS', 0, 0),
     jobName: envString(env, 'AQ_JOB_NAME', 'work'),
     recordFailedAdds: envBool(env, 'AQ_RECORD_FAILED_ADDS', false),
+    durationMs: envInt(env, 'AQ_DURATION_MS', 0, 0),
+    removeOnComplete: envBool(env, 'AQ_REMOVE_ON_COMPLETE', false),
   };
 }
 
@@ -193,6 +199,8 @@ export function producerEnv(s: ProducerEnvInput): EnvValues {
     AQ_BACKOFF_MS: s.backoffMs,
     AQ_JOB_NAME: s.jobName,
     AQ_RECORD_FAILED_ADDS: s.recordFailedAdds === undefined ? undefined : s.recordFailedAdds ? 1 : 0,
+    AQ_DURATION_MS: s.durationMs,
+    AQ_REMOVE_ON_COMPLETE: s.removeOnComplete === undefined ? undefined : s.removeOnComplete ? 1 : 0,
   };
 }
 

@@ -77,3 +77,38 @@ export function countPerBucket(times: readonly number[], origin: number, bucketM
 }
 
 export const round = (v: number, digits = 1): number => (Number.isFinite(v) ? Number(v.toFixed(digits)) : v);
+
+export interface Trend {
+  /** Least-squares slope: change of y per unit of x. */
+  slope: number;
+  /** Fitted y at the first and at the last x. */
+  fittedStart: number;
+  fittedEnd: number;
+  /** fittedEnd / fittedStart: 1 = flat, 1.1 = grew 10 % over the window (NaN when fittedStart <= 0). */
+  ratio: number;
+  points: number;
+}
+
+/**
+ * Least-squares line through (xs[i], ys[i]): how much a series grows over its window, robust to the noise of
+ * single samples (GC, allocator). Needs at least 2 points with distinct x.
+ */
+export function linearTrend(xs: readonly number[], ys: readonly number[]): Trend {
+  if (xs.length !== ys.length) throw new Error(`linearTrend: ${xs.length} x values for ${ys.length} y values`);
+  const n = xs.length;
+  if (n < 2) throw new Error(`linearTrend needs at least 2 points, got ${n}`);
+  const mx = xs.reduce((s, x) => s + x, 0) / n;
+  const my = ys.reduce((s, y) => s + y, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i]! - mx) * (ys[i]! - my);
+    sxx += (xs[i]! - mx) ** 2;
+  }
+  if (sxx === 0) throw new Error('linearTrend needs at least 2 distinct x values');
+  const slope = sxy / sxx;
+  const at = (x: number) => my + slope * (x - mx);
+  const fittedStart = at(Math.min(...xs));
+  const fittedEnd = at(Math.max(...xs));
+  return { slope, fittedStart, fittedEnd, ratio: fittedStart > 0 ? fittedEnd / fittedStart : Number.NaN, points: n };
+}

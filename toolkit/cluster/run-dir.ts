@@ -17,7 +17,7 @@ import { entityQueueName } from '@nestjs/atomic-queues';
 /**
  * A run dir holds everything one multi-process run produces: per-process stdout/stderr logs (launcher),
  * one execution history per node (`history-<node>.jsonl`) and one enqueue log per producer
- * (`enqueue-<producer>.jsonl`). Default root: chaos/.runs (git-ignored); override with AQ_RUNS_DIR.
+ * (`enqueue-<producer>.jsonl`). Default root: .runs/ in the cwd (git-ignored); override with AQ_RUNS_DIR.
  */
 export interface RunDir {
   readonly path: string;
@@ -30,7 +30,7 @@ export interface RunDir {
 export const HISTORY_FILE_RE = /^history-(.+)\.jsonl$/;
 export const ENQUEUE_FILE_RE = /^enqueue-(.+)\.jsonl$/;
 
-export function makeRunDir(name: string, root = process.env.AQ_RUNS_DIR ?? join(process.cwd(), 'chaos', '.runs')): RunDir {
+export function makeRunDir(name: string, root = process.env.AQ_RUNS_DIR ?? join(process.cwd(), '.runs')): RunDir {
   if (!/^[\w.-]+$/.test(name)) throw new Error(`makeRunDir: name "${name}" may only contain letters, digits, "_", "." and "-"`);
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
   const id = `${name}-${stamp}-${randomBytes(3).toString('hex')}`;

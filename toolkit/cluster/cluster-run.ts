@@ -9,10 +9,10 @@ import { nodeAppEnv, producerEnv, type NodeAppEnvInput, type ProducerEnvInput } 
  * producer processes (one enqueue log each). Entry points are the compiled files under dist/ (`npm run build`).
  */
 
-/** Compiled sibling of this module: itself when running from dist/, else dist/chaos/cluster/<file> (tests run the TS source). */
+/** Compiled sibling of this module: itself when running from dist/, else dist/toolkit/cluster/<file> (tests run the TS source). */
 function compiled(file: string): string {
   const here = import.meta.url;
-  const url = here.endsWith('.ts') ? new URL(`../../dist/chaos/cluster/${file}`, here) : new URL(`./${file}`, here);
+  const url = here.endsWith('.ts') ? new URL(`../../dist/toolkit/cluster/${file}`, here) : new URL(`./${file}`, here);
   return fileURLToPath(url);
 }
 

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { describe, expect, inject, it } from 'vitest';
-import { clientKind, groupClients, parseClientList, parseProcNetTcp, portOwners } from '../../load/lib/redis-clients.js';
+import { clientKind, groupClients, parseClientList, parseProcNetTcp, portOwners } from '../../toolkit/sampling/redis-clients.js';
 
 const SAMPLE = [
   'id=3 addr=127.0.0.1:50001 laddr=127.0.0.1:6379 fd=8 name=bull:bG9hZA== age=1 cmd=bzpopmin',

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { judgeSeries, soakSeries, type SoakSample } from '../../soak/flatness.js';
+import { parseSoakArgs } from '../../soak/options.js';
+import { soakText, soakViolations, type SoakReport } from '../../soak/report.js';
+
+const MiB = 1048576;
+
+/** Samples every 10 s; node-1's RSS follows `rss(i)`, Redis keys `keys(i)`. */
+function samples(count: number, rss: (i: number) => number | undefined, keys: (i: number) => number = () => 1000): SoakSample[] {
+  return Array.from({ length: count }, (_, i) => ({
+    atMs: i * 10_000,
+    nodes: [{ id: 'node-1', pid: 42, running: rss(i) !== undefined, ...(rss(i) === undefined ? {} : { rssBytes: rss(i)! }), redisConnections: 5 }],
+    redis: { usedMemoryBytes: 10 * MiB, usedMemoryRssBytes: 12 * MiB, connectedClients: 9, keys: keys(i) },
+  }));
+}
+
+describe('soak options', () => {
+  it('defaults to 30 minutes, 10,000 entities, 3 nodes', () => {
+    expect(parseSoakArgs([])).toMatchObject({ minutes: 30, entities: 10_000, nodes: 3, rate: 100, producers: 1, warmupMinutes: 5, maxGrowthPct: 10, outDir: 'soak/results' });
+    expect(parseSoakArgs([]).maxClients).toBeUndefined();
+  });
+
+  it('takes a shorter run with a proportional warm-up', () => {
+    expect(parseSoakArgs(['--minutes', '2', '--entities', '2000', '--maxclients', '20000'])).toMatchObject({ minutes: 2, entities: 2000, warmupMinutes: 0.5, maxClients: 20_000 });
+  });
+
+  it('warms up for at least 1.5 passes over the entities (per-entity state is still being created before)', () => {
+    // 10,000 entities at 100/s: one pass = 100 s
+    expect(parseSoakArgs(['--minutes', '4']).warmupMinutes).toBeCloseTo(2.5, 6);
+    expect(() => parseSoakArgs(['--minutes', '2'])).toThrow(
+      '--warmup-minutes (2.5) must be shorter than --minutes (2); by default the warm-up covers 1.5 passes over the entities (one pass = 1.67 min at 100/s)',
+    );
+    expect(parseSoakArgs(['--minutes', '2', '--warmup-minutes', '1']).warmupMinutes).toBe(1);
+  });
+
+  it('rejects bad values naming the flag and what is accepted', () => {
+    expect(() => parseSoakArgs(['--minutes', '0'])).toThrow('--minutes "0" is invalid; accepted values: a number > 0');
+    expect(() => parseSoakArgs(['--entities', '1.5'])).toThrow('--entities "1.5" is invalid; accepted values: an integer >= 1');
+    expect(() => parseSoakArgs(['--minutes', '2', '--warmup-minutes', '2'])).toThrow('--warmup-minutes (2) must be shorter than --minutes (2)');
+    expect(() => parseSoakArgs(['--rate', '100', '--producers', '3'])).toThrow('--rate (100/s) must be a multiple of --producers (3)');
+    expect(() => parseSoakArgs(['--entities', '2', '--producers', '3'])).toThrow('--producers (3) must not exceed --entities (2)');
+    expect(() => parseSoakArgs(['--speed', '1'])).toThrow(/Unknown option '--speed'[\s\S]*usage: npm run soak/);
+  });
+});
+
+describe('soak flatness', () => {
+  const judge = (s: SoakSample[], name: string) => judgeSeries(soakSeries(s).find((x) => x.name === name)!, 60_000, 10);
+
+  it('ignores the warm-up and accepts noise around a flat level', () => {
+    // doubles during the first minute, then oscillates ±3 % around 200 MiB
+    const v = judge(samples(30, (i) => (i < 6 ? (100 + i * 20) * MiB : (200 + (i % 2 ? 6 : -6)) * MiB)), 'rss node-1');
+    expect(v).toMatchObject({ flat: true, points: 24 });
+    expect(v.ratio!).toBeGreaterThan(0.95);
+    expect(v.ratio!).toBeLessThan(1.05);
+  });
+
+  it('fails a steady climb after the warm-up with its growth and slope', () => {
+    const v = judge(samples(30, () => 100 * MiB, (i) => 1000 + i * 20), 'redis keys');
+    expect(v.flat).toBe(false);
+    expect(v.slopePerMin).toBeCloseTo(120, 6);
+    expect(v.reason).toMatch(/^grew 4\d\.\d % over the judged window \(limit 10 %\)$/);
+  });
+
+  it('fails a node that stopped running and a window too short to judge', () => {
+    expect(judge(samples(30, (i) => (i === 20 ? undefined : 100 * MiB)), 'rss node-1')).toMatchObject({
+      flat: false,
+      reason: 'no value in 1 sample(s) (first at 200 s): process not running or unreadable',
+    });
+    expect(judge(samples(8, () => 100 * MiB), 'redis used_memory')).toMatchObject({ flat: false, points: 2 });
+  });
+});
+
+describe('soak report', () => {
+  const base = (over: Partial<SoakReport>): SoakReport => {
+    const s = samples(30, () => 100 * MiB);
+    return {
+      runId: 'soak-x', startedAt: '2026-01-01T00:00:00Z', options: parseSoakArgs(['--minutes', '5']), runDir: '/tmp/x',
+      load: { enqueued: 100, ratePerS: 1, loadPhaseS: 100, completed: 100, entities: 10, enqueueToStartMs: { count: 100, min: 1, mean: 5, p50: 4, p95: 9, p99: 12, max: 20 }, completedPerMinute: [60, 40] },
+      drained: true, checks: { lost: 0, unexpected: 0, fifo: 0, overlap: 0, duplicated: 0, examples: [] }, nodeExits: [],
+      peak: { redisClients: 9, nodeConnections: { 'node-1': 5 }, keys: 1000, usedMemoryBytes: 10 * MiB },
+      series: soakSeries(s).map((x) => judgeSeries(x, 60_000, 10)), samples: s, ok: true, ...over,
+    };
+  };
+
+  it('passes a clean, flat run', () => {
+    expect(soakViolations(base({}))).toEqual([]);
+    expect(soakText(base({}))).toMatch(/checks: lost 0, unexpected 0, FIFO violations 0, overlap 0[\s\S]*flat {2}rss node-1: 100\.0 MiB → 100\.0 MiB[\s\S]*SOAK OK\n$/);
+  });
+
+  it('lists lost jobs, FIFO violations, a crashed node and an undrained run', () => {
+    const r = base({ drained: false, drainError: 'waitForDrain: 3 not completed', checks: { lost: 3, unexpected: 0, fifo: 2, overlap: 0, duplicated: 0, examples: ['order/e-1 seq 2 before 1'] }, nodeExits: ['node-2 (pid 7)'], ok: false });
+    expect(soakViolations(r)).toEqual(['not drained: waitForDrain: 3 not completed', '3 lost violation(s)', '2 FIFO violation(s)', 'node exited during the run: node-2 (pid 7)']);
+    expect(soakText(r)).toContain('e.g. order/e-1 seq 2 before 1');
+    expect(soakText(r)).toMatch(/SOAK FAILED: not drained/);
+  });
+});
