@@ -78,10 +78,11 @@ export function compileErrorsByFile(output: string): Map<string, string[]> {
 
 /**
  * Installed beside the design's install line: what the snippets import that the line leaves out (CQRS, config),
- * and for the tests what `@nestjs/atomic-queues/testing` and Test.createTestingModule need.
+ * and for the tests what `@nestjs/atomic-queues/testing` and Test.createTestingModule need. No fast-check: plain
+ * tests must not need it (only `@nestjs/atomic-queues/testing/property` loads it).
  */
 export const SNIPPET_PACKAGES = ['@nestjs/cqrs', '@nestjs/config'];
-export const TEST_PACKAGES = ['@nestjs/testing', 'ioredis-mock', 'fast-check', '@types/node'];
+export const TEST_PACKAGES = ['@nestjs/testing', 'ioredis-mock', '@types/node'];
 
 const APP_TSCONFIG = {
   compilerOptions: {
