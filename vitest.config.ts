@@ -8,6 +8,7 @@ export default defineConfig({
   oxc: { transform: { decorators: { legacy: true, emitDecoratorMetadata: true } } },
   resolve: {
     alias: [
+      { find: /^@nestjs\/atomic-queues\/testing\/property$/, replacement: here('./testing/property/index.ts') },
       { find: /^@nestjs\/atomic-queues\/testing$/, replacement: here('./testing/index.ts') },
       { find: /^@nestjs\/atomic-queues$/, replacement: here('./src/index.ts') },
     ],

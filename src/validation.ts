@@ -1,4 +1,61 @@
-import { AtomicQueuesValidationError } from './errors.js';
+import { AtomicQueuesConfigError, AtomicQueuesValidationError } from './errors.js';
+
+/**
+ * One set of value rules for everything the module validates: service arguments and configuration alike. The
+ * caller chooses the error class: {@link argumentRules} throw AtomicQueuesValidationError (a bad argument of a
+ * call, e.g. `createWorker({ config })`), {@link configRules} throw AtomicQueuesConfigError (bad module
+ * configuration at bootstrap). `path` names the argument or field; the rule texts are the same for both.
+ */
+export interface ValidationRules {
+  fail(path: string, rule: string, value: unknown): never;
+  /** An integer in [min, max]. */
+  integer(path: string, value: unknown, min: number, max?: number): number;
+  /** A finite number > 0. */
+  positiveNumber(path: string, value: unknown): number;
+  nonEmptyString(path: string, value: unknown): string;
+  /** A plain object, or undefined when `value` is undefined. */
+  object(path: string, value: unknown): Record<string, unknown> | undefined;
+  /** Every key of `obj` is one of `allowed` (the error lists them). */
+  knownKeys(path: string, obj: Record<string, unknown>, allowed: readonly string[]): void;
+}
+
+export const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export function validationRules(error: (path: string, rule: string, value: unknown) => Error): ValidationRules {
+  const fail = (path: string, rule: string, value: unknown): never => {
+    throw error(path, rule, value);
+  };
+  return {
+    fail,
+    integer(path, value, min, max = Number.MAX_SAFE_INTEGER) {
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) return fail(path, `must be an integer in [${min}, ${max}]`, value);
+      return value;
+    },
+    positiveNumber(path, value) {
+      if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) return fail(path, 'must be a finite number > 0', value);
+      return value;
+    },
+    nonEmptyString(path, value) {
+      if (typeof value !== 'string' || value.length === 0) return fail(path, 'must be a non-empty string', value);
+      return value;
+    },
+    object(path, value) {
+      if (value === undefined) return undefined;
+      if (!isPlainObject(value)) return fail(path, 'must be an object', value);
+      return value;
+    },
+    knownKeys(path, obj, allowed) {
+      for (const key of Object.keys(obj)) {
+        if (!allowed.includes(key)) fail(`${path ? `${path}.` : ''}${key}`, `is not a known option; accepted: ${allowed.join(', ')}`, obj[key]);
+      }
+    },
+  };
+}
+
+/** Rules that throw AtomicQueuesValidationError (service arguments). */
+export const argumentRules: ValidationRules = validationRules((path, rule, value) => new AtomicQueuesValidationError(path, rule, value));
+/** Rules that throw AtomicQueuesConfigError (module configuration). */
+export const configRules: ValidationRules = validationRules((path, rule, value) => new AtomicQueuesConfigError(path, rule, value));
 
 export const MAX_ENTITY_PART_LENGTH = 256;
 // ':' separates key parts, '{' '}' are Redis Cluster hash tags, whitespace/control characters break names.
@@ -29,7 +86,7 @@ export function assertEntity(entityType: unknown, entityId: unknown): void {
 }
 
 export function assertNonEmptyString(argument: string, value: unknown): asserts value is string {
-  if (typeof value !== 'string' || value.length === 0) throw new AtomicQueuesValidationError(argument, 'must be a non-empty string', value);
+  argumentRules.nonEmptyString(argument, value);
 }
 
 /** Names used inside Redis keys/channels (queue and worker names): non-empty, no whitespace or control characters. */
@@ -79,8 +136,6 @@ export function assertJsonSerializable(argument: string, value: unknown): void {
 
 /** Integers in [1, max] (TTLs, counts, intervals). */
 export function assertPositiveInteger(argument: string, value: unknown, max = Number.MAX_SAFE_INTEGER): asserts value is number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    throw new AtomicQueuesValidationError(argument, `must be an integer in [1, ${max}]`, value);
-  }
+  argumentRules.integer(argument, value, 1, max);
 }
 

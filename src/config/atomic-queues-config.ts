@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Cluster, Redis } from 'ioredis';
-import { boolOrCount, checkKeys, fail, integer, isPlainObject, nonEmptyString, objectAt, positiveNumber } from './rules.js';
+import { configRules, type ValidationRules } from '../validation.js';
+import { boolOrCount, checkKeys, fail, integer, isPlainObject, nonEmptyString, objectAt } from './rules.js';
 
 /** Redis settings: either an existing ioredis connection (never closed by the module) or connection settings. */
 export interface AtomicQueuesRedisConfig {
@@ -49,6 +50,26 @@ export interface WorkerDefaultsConfig {
   heartbeatInterval?: number;
 }
 
+/** The entity engine: how a node takes entities with work and how many it serves at once. */
+export interface EngineConfig {
+  /**
+   * Entities this node serves at once (live entity workers started by the dispatcher or the cron). The node
+   * takes new entities only while below it, so idle capacity pulls work and load spreads over the nodes.
+   * Default 1000.
+   */
+  maxActiveEntitiesPerNode?: number;
+  /**
+   * A worker started by the dispatcher or the cron releases its entity after this long without a job (its
+   * slot frees; the next job of the entity is taken by whichever node has room). Released at once while
+   * other entities wait for a slot. Default 2000 ms.
+   */
+  idleReleaseMs?: number;
+  /** Period of the node's ready-set poll and lease check (lost signals, due delayed jobs, dead owners). Default 1000 ms. */
+  pollInterval?: number;
+  /** Take ready entities of registered entity types as soon as they are signalled (no cron tick). Default true. */
+  dispatch?: boolean;
+}
+
 export type BackoffType = 'fixed' | 'exponential';
 export const BACKOFF_TYPES: readonly BackoffType[] = ['fixed', 'exponential'];
 
@@ -86,6 +107,8 @@ export interface AtomicQueuesConfig {
   shutdownTimeoutMs?: number;
   /** Largest job `data` accepted by addJob / addEntityJob, in bytes of its JSON (UTF-8). Default 1 MiB (1048576). */
   maxJobDataBytes?: number;
+  /** The entity engine (dispatcher, slots, idle release). */
+  engine?: EngineConfig;
 }
 
 export interface ResolvedAtomicQueuesConfig {
@@ -98,6 +121,7 @@ export interface ResolvedAtomicQueuesConfig {
   readonly nodeId: string;
   readonly shutdownTimeoutMs: number;
   readonly maxJobDataBytes: number;
+  readonly engine: Readonly<Required<EngineConfig>>;
 }
 
 /** Injection token of the resolved config. */
@@ -110,6 +134,13 @@ export const WORKER_DEFAULTS: Readonly<Required<WorkerDefaultsConfig>> = Object.
   maxStalledCount: Number.MAX_SAFE_INTEGER,
   heartbeatTTL: 3,
   heartbeatInterval: 1000,
+});
+
+export const ENGINE_DEFAULTS: Readonly<Required<EngineConfig>> = Object.freeze({
+  maxActiveEntitiesPerNode: 1000,
+  idleReleaseMs: 2000,
+  pollInterval: 1000,
+  dispatch: true,
 });
 
 export const DEFAULT_KEY_PREFIX = 'aq';
@@ -165,27 +196,29 @@ function resolveRedis(value: unknown): ResolvedRedisConfig {
 
 /**
  * Validates worker settings over `base` (module defaults, or the resolved module settings for a per-worker
- * override). `path` prefixes error paths.
+ * override). `path` prefixes error paths. `rules` chooses the error class: configRules (module config,
+ * AtomicQueuesConfigError) or argumentRules (a `createWorker({ config })` argument, AtomicQueuesValidationError).
  */
 export function resolveWorkerDefaults(
   value: unknown,
   base: Readonly<Required<WorkerDefaultsConfig>> = WORKER_DEFAULTS,
   path = 'workerDefaults',
+  rules: ValidationRules = configRules,
 ): Required<WorkerDefaultsConfig> {
-  const obj = objectAt(path, value) ?? {};
-  checkKeys(path, obj, Object.keys(WORKER_DEFAULTS));
+  const obj = rules.object(path, value) ?? {};
+  rules.knownKeys(path, obj, Object.keys(WORKER_DEFAULTS));
   const pick = <K extends keyof WorkerDefaultsConfig>(k: K) => (obj[k] === undefined ? base[k] : obj[k]);
   const out = {
-    concurrency: integer(`${path}.concurrency`, pick('concurrency'), 1),
-    stalledInterval: integer(`${path}.stalledInterval`, pick('stalledInterval'), 1),
-    lockDuration: integer(`${path}.lockDuration`, pick('lockDuration'), 1),
-    maxStalledCount: integer(`${path}.maxStalledCount`, pick('maxStalledCount'), 0),
-    heartbeatTTL: positiveNumber(`${path}.heartbeatTTL`, pick('heartbeatTTL')),
-    heartbeatInterval: integer(`${path}.heartbeatInterval`, pick('heartbeatInterval'), 1),
+    concurrency: rules.integer(`${path}.concurrency`, pick('concurrency'), 1),
+    stalledInterval: rules.integer(`${path}.stalledInterval`, pick('stalledInterval'), 1),
+    lockDuration: rules.integer(`${path}.lockDuration`, pick('lockDuration'), 1),
+    maxStalledCount: rules.integer(`${path}.maxStalledCount`, pick('maxStalledCount'), 0),
+    heartbeatTTL: rules.positiveNumber(`${path}.heartbeatTTL`, pick('heartbeatTTL')),
+    heartbeatInterval: rules.integer(`${path}.heartbeatInterval`, pick('heartbeatInterval'), 1),
   };
-  if (!Number.isInteger(out.heartbeatTTL * 1000)) fail(`${path}.heartbeatTTL`, 'must be a whole number of milliseconds when expressed in seconds (e.g. 1, 1.5, 3)', out.heartbeatTTL);
+  if (!Number.isInteger(out.heartbeatTTL * 1000)) rules.fail(`${path}.heartbeatTTL`, 'must be a whole number of milliseconds when expressed in seconds (e.g. 1, 1.5, 3)', out.heartbeatTTL);
   if (out.heartbeatInterval >= out.heartbeatTTL * 1000) {
-    fail(`${path}.heartbeatInterval`, `must be < heartbeatTTL * 1000 (= ${out.heartbeatTTL * 1000} ms) so a live worker refreshes before its heartbeat expires`, out.heartbeatInterval);
+    rules.fail(`${path}.heartbeatInterval`, `must be < heartbeatTTL * 1000 (= ${out.heartbeatTTL * 1000} ms) so a live worker refreshes before its heartbeat expires`, out.heartbeatInterval);
   }
   return out;
 }
@@ -212,6 +245,20 @@ export function resolveJobOptions(path: string, value: unknown): DefaultJobOptio
   return out;
 }
 
+export function resolveEngine(value: unknown, path = 'engine'): Required<EngineConfig> {
+  const obj = objectAt(path, value) ?? {};
+  checkKeys(path, obj, Object.keys(ENGINE_DEFAULTS));
+  const pick = <K extends keyof EngineConfig>(k: K) => (obj[k] === undefined ? ENGINE_DEFAULTS[k] : obj[k]);
+  const dispatch = pick('dispatch');
+  if (typeof dispatch !== 'boolean') fail(`${path}.dispatch`, 'must be true or false', dispatch);
+  return {
+    maxActiveEntitiesPerNode: integer(`${path}.maxActiveEntitiesPerNode`, pick('maxActiveEntitiesPerNode'), 1, 1_000_000),
+    idleReleaseMs: integer(`${path}.idleReleaseMs`, pick('idleReleaseMs'), 1),
+    pollInterval: integer(`${path}.pollInterval`, pick('pollInterval'), 10),
+    dispatch: dispatch as boolean,
+  };
+}
+
 const PREFIX_RE = /^[^\s:\x00-\x1f\x7f]{1,64}$/;
 const NODE_ID_RE = /^[^\s\x00-\x1f\x7f|]{1,128}$/;
 
@@ -222,7 +269,7 @@ export function defaultNodeId(): string {
 /** Validates a user config and applies the defaults. Throws AtomicQueuesConfigError naming the field path. */
 export function resolveConfig(input: AtomicQueuesConfig): ResolvedAtomicQueuesConfig {
   if (!isPlainObject(input)) return fail('(config)', 'must be an object with at least { redis }', input);
-  checkKeys('', input, ['redis', 'workerDefaults', 'queueDefaults', 'enableCronManager', 'cronInterval', 'keyPrefix', 'nodeId', 'shutdownTimeoutMs', 'maxJobDataBytes']);
+  checkKeys('', input, ['redis', 'workerDefaults', 'queueDefaults', 'enableCronManager', 'cronInterval', 'keyPrefix', 'nodeId', 'shutdownTimeoutMs', 'maxJobDataBytes', 'engine']);
   const redis = resolveRedis(input.redis);
   const workerDefaults = resolveWorkerDefaults(input.workerDefaults);
   const qd = objectAt('queueDefaults', input.queueDefaults) ?? {};
@@ -241,6 +288,7 @@ export function resolveConfig(input: AtomicQueuesConfig): ResolvedAtomicQueuesCo
   }
   const shutdownTimeoutMs = integer('shutdownTimeoutMs', input.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS, 0);
   const maxJobDataBytes = integer('maxJobDataBytes', input.maxJobDataBytes ?? DEFAULT_MAX_JOB_DATA_BYTES, 1, MAX_JOB_DATA_BYTES);
+  const engine = resolveEngine(input.engine);
   return Object.freeze({
     redis: Object.freeze(redis),
     workerDefaults: Object.freeze(workerDefaults),
@@ -251,5 +299,6 @@ export function resolveConfig(input: AtomicQueuesConfig): ResolvedAtomicQueuesCo
     nodeId,
     shutdownTimeoutMs,
     maxJobDataBytes,
+    engine: Object.freeze(engine),
   });
 }

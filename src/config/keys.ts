@@ -17,6 +17,14 @@ export const keys = {
   /** Short claim a cron node takes before spawning worker number `slot` (0-based) of an entity (SET NX PX). */
   cronSpawnClaim: (prefix: string, entityType: string, entityId: string, slot: number) =>
     `${prefix}:cron:spawn:${entityType}:${entityId}:${slot}`,
+  /** Engine: entities of a type with work to take (zset entityId → due time ms). */
+  ready: (prefix: string, entityType: string) => `${prefix}:ready:${entityType}`,
+  /** Engine: pub/sub channel, message `${entityType}:${entityId}` when an entity becomes ready. */
+  readySignal: (prefix: string) => `${prefix}:ready-signal`,
+  /** Engine: leases of live entity workers (zset `${entityType}:${entityId} ${workerName}` → expiry ms). */
+  leases: (prefix: string) => `${prefix}:leases`,
+  /** Engine: set when a dead owner's lease was reaped; the next owner of the queue recovers its active job. */
+  orphan: (prefix: string, queueName: string) => `${prefix}:orphan:${queueName}`,
 };
 
 /** Queue name of an entity: `${entityType}-${entityId}-queue`. */

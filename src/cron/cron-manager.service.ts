@@ -5,6 +5,7 @@ import { AtomicQueuesValidationError } from '../errors.js';
 import { IndexManagerService, type EntityWorkerState } from '../index/index-manager.service.js';
 import { ATOMIC_QUEUES_CLOCK, type Clock, type ClockTimer } from '../ports/clock.js';
 import { ATOMIC_QUEUES_REDIS, type RedisClient } from '../ports/redis.js';
+import { runAsEngineSpawn } from '../engine/spawn-context.js';
 import { assertEntityPart, assertPositiveInteger } from '../validation.js';
 import { WorkerManagerService } from '../workers/worker-manager.service.js';
 import {
@@ -34,6 +35,7 @@ type Fail = (stage: CronTickError['stage'], error: unknown, entityId?: string) =
 export class CronManagerService {
   private readonly logger = new Logger('AtomicQueues:CronManager');
   private readonly registrations = new Map<string, Registration>();
+  private readonly registrationListeners = new Set<(entityType: string) => void>();
   private intervalMs?: number;
   private timer?: ClockTimer;
   private inFlight?: Promise<CronTickReport>;
@@ -57,6 +59,13 @@ export class CronManagerService {
       throw new AtomicQueuesValidationError('entityType', 'is already registered; call unregisterEntityType first to replace it', reg.entityType);
     }
     this.registrations.set(reg.entityType, reg);
+    for (const listener of this.registrationListeners) listener(reg.entityType);
+  }
+
+  /** Called after each registerEntityType (the engine's dispatcher looks for ready entities of the new type). */
+  onEntityTypeRegistered(listener: (entityType: string) => void): () => void {
+    this.registrationListeners.add(listener);
+    return () => this.registrationListeners.delete(listener);
   }
 
   /** Stops managing an entity type (its running workers are left alone). Throws for an unknown type. */
@@ -68,6 +77,19 @@ export class CronManagerService {
 
   getRegisteredEntityTypes(): string[] {
     return [...this.registrations.keys()];
+  }
+
+  /**
+   * Starts the worker of one entity through its type's `onSpawnWorker` (the engine's dispatcher calls it for
+   * entities it took from the ready set). Honours `getDesiredWorkerCount` (0 = leave the entity alone). Workers
+   * created inside are managed by the engine (counted per node, released when idle). Callback errors propagate.
+   */
+  async spawnEntity(entityType: string, entityId: string): Promise<'spawned' | 'not-wanted' | 'unregistered'> {
+    const reg = this.registrations.get(entityType);
+    if (!reg) return 'unregistered';
+    if ((await this.desiredCount(reg, entityId, 1)) < 1) return 'not-wanted';
+    await runAsEngineSpawn(() => reg.onSpawnWorker(entityId));
+    return 'spawned';
   }
 
   /**
@@ -207,7 +229,7 @@ export class CronManagerService {
       return fail('spawnClaim', err, entityId);
     }
     try {
-      await reg.onSpawnWorker(entityId);
+      await runAsEngineSpawn(() => reg.onSpawnWorker(entityId));
       report.spawned.push(ref);
     } catch (err) {
       // The claim stays until it expires: the next attempt comes after spawnClaimMs, from any node.

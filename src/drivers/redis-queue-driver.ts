@@ -1,33 +1,39 @@
-import { Queue, Worker, type Processor } from 'bullmq';
+import { Queue, QueueKeys, RedisQueueBackend, Worker, createRedisBackend, type Processor } from 'bullmq';
 import type { AtomicQueuesRedisConfig } from '../config/atomic-queues-config.js';
+import type { JobWaiter } from '../engine/job-waiter.js';
+import { withJobWaiter } from '../engine/worker-backend.js';
 import type { DriverQueueOptions, DriverWorkerOptions, QueueDriver } from '../ports/queue-driver.js';
 import type { RedisClient } from '../ports/redis.js';
+import { recoverOrphansScript } from './recover-orphans.lua.js';
 import { closeRedisClient, createRedisClient } from './redis-client.js';
 import type { RedisConnectionWatch } from './redis-watch.js';
 
 /**
  * Production queue driver: BullMQ on Redis. All queues share one command connection; all workers share one
- * connection with `maxRetriesPerRequest: null` (BullMQ adds a blocking connection per worker). Both are
- * created (lazily) by the driver and closed by `close()` (after the services closed their queues and
- * workers); a user's `redis.connection` is only duplicated. Given a RedisConnectionWatch (the module passes
- * its own), the connections' state is reported there: one log line per state change, not per ioredis retry.
+ * connection with `maxRetriesPerRequest: null`. A worker given a JobWaiter (every worker the module creates)
+ * opens no blocking connection: its backend is a sibling on the shared worker connection (BullMQ's scripts are
+ * loaded and the server version read once, not per worker) and it waits for jobs through the waiter. A worker
+ * without a waiter is plain BullMQ (its own blocking connection). Connections are created lazily and closed by
+ * `close()` (after the services closed their queues and workers); a user's `redis.connection` is only
+ * duplicated. Given a RedisConnectionWatch (the module passes its own), the connections' state is reported
+ * there: one log line per state change, not per ioredis retry.
  */
 export class RedisQueueDriver implements QueueDriver {
   readonly kind = 'redis' as const;
   private queueConnection?: RedisClient;
   private workerConnection?: RedisClient;
+  /** Owns nothing but the RedisConnection wrapper of the shared worker connection. */
+  private root?: RedisQueueBackend;
 
   constructor(
     private readonly redis: Readonly<AtomicQueuesRedisConfig>,
     private readonly watch?: RedisConnectionWatch,
+    /** Names the connections `aq:<nodeId>:queues` / `aq:<nodeId>:workers` (CLIENT LIST shows whose they are). */
+    private readonly nodeId?: string,
   ) {}
 
   createQueue(name: string, options: DriverQueueOptions): Queue {
-    if (!this.queueConnection) {
-      this.queueConnection = createRedisClient(this.redis, { connectionName: 'aq:queues' });
-      this.watch?.watch(this.queueConnection, 'queues');
-    }
-    const queue = new Queue(name, { ...options, connection: this.queueConnection });
+    const queue = new Queue(name, { ...options, connection: this.queues() });
     // A Queue's 'error' events are its connection's errors, re-emitted per queue and printed (one stack trace
     // per queue per ioredis retry) when nobody listens. The connection's state is reported by the watch;
     // failed commands reject the calls that made them.
@@ -35,18 +41,48 @@ export class RedisQueueDriver implements QueueDriver {
     return queue;
   }
 
-  createWorker(name: string, processor: Processor, options: DriverWorkerOptions): Worker {
+  createWorker(name: string, processor: Processor, options: DriverWorkerOptions, waiter?: JobWaiter): Worker {
     if (!this.workerConnection) {
-      this.workerConnection = createRedisClient(this.redis, { maxRetriesPerRequest: null, connectionName: 'aq:workers' });
+      this.workerConnection = createRedisClient(this.redis, { maxRetriesPerRequest: null, connectionName: this.connectionName('workers') });
       this.watch?.watch(this.workerConnection, 'workers');
     }
-    return new Worker(name, processor, { ...options, connection: this.workerConnection });
+    const connection = this.workerConnection;
+    if (!waiter) return new Worker(name, processor, { ...options, connection });
+    if (!this.root) {
+      this.root = createRedisBackend('aq-engine', { connection } as Parameters<typeof createRedisBackend>[1]) as RedisQueueBackend;
+      // BullMQ re-emits the connection's errors here; the watch reports the connection's state.
+      this.root.on('error', () => undefined);
+    }
+    const shared = this.root.connection;
+    return new Worker(name, processor, { ...options, connection }, (queueName, opts) => {
+      const queueKeys = new QueueKeys((opts as { prefix?: string }).prefix);
+      const base = new RedisQueueBackend(shared, queueName, queueKeys.getKeys(queueName), (type) => queueKeys.toKey(queueName, type), opts, undefined, false);
+      return withJobWaiter(base, waiter);
+    });
+  }
+
+  async recoverOrphanedJobs(queueName: string, prefix: string): Promise<number> {
+    const k = new QueueKeys(prefix).getKeys(queueName);
+    return Number(await recoverOrphansScript.run(this.queues(), [k.active, k.stalled, k['stalled-check']], [`${prefix}:${queueName}:`]));
   }
 
   async close(): Promise<void> {
     const conns = [this.queueConnection, this.workerConnection].filter((c): c is RedisClient => c !== undefined);
     this.queueConnection = this.workerConnection = undefined;
+    this.root = undefined;
     for (const c of conns) this.watch?.unwatch(c);
     await Promise.allSettled(conns.map(closeRedisClient));
+  }
+
+  private queues(): RedisClient {
+    if (!this.queueConnection) {
+      this.queueConnection = createRedisClient(this.redis, { connectionName: this.connectionName('queues') });
+      this.watch?.watch(this.queueConnection, 'queues');
+    }
+    return this.queueConnection;
+  }
+
+  private connectionName(kind: 'queues' | 'workers'): string {
+    return this.nodeId ? `aq:${this.nodeId}:${kind}` : `aq:${kind}`;
   }
 }

@@ -2,6 +2,8 @@ import { Global, Module, type DynamicModule, type InjectionToken, type ModuleMet
 import { DiscoveryModule } from '@nestjs/core';
 import { ATOMIC_QUEUES_CONFIG, resolveConfig, type AtomicQueuesConfig, type ResolvedAtomicQueuesConfig } from '../config/atomic-queues-config.js';
 import { CronManagerService } from '../cron/cron-manager.service.js';
+import { EngineSignals } from '../engine/engine-signals.service.js';
+import { EntityDispatcher } from '../engine/entity-dispatcher.service.js';
 import { RedisQueueDriver } from '../drivers/redis-queue-driver.js';
 import { RedisConnectionWatch } from '../drivers/redis-watch.js';
 import { IndexManagerService } from '../index/index-manager.service.js';
@@ -31,7 +33,7 @@ export const ATOMIC_QUEUES_SERVICES = [
  * reuse them with other port implementations (the testing module does). Needs DiscoveryModule imported.
  */
 export function atomicQueuesServiceProviders(): Provider[] {
-  return [...ATOMIC_QUEUES_SERVICES, AtomicQueuesLifecycle];
+  return [...ATOMIC_QUEUES_SERVICES, EngineSignals, EntityDispatcher, AtomicQueuesLifecycle];
 }
 
 /** Production port providers: SystemClock, ioredis connections from the config, BullMQ on Redis. */
@@ -45,7 +47,7 @@ function productionPortProviders(): Provider[] {
     { provide: RedisConnectionWatch, useFactory: (c: AtomicQueuesConnections) => c.watch, inject: [AtomicQueuesConnections] },
     {
       provide: ATOMIC_QUEUES_QUEUE_DRIVER,
-      useFactory: (config: ResolvedAtomicQueuesConfig, c: AtomicQueuesConnections) => new RedisQueueDriver(config.redis, c.watch),
+      useFactory: (config: ResolvedAtomicQueuesConfig, c: AtomicQueuesConnections) => new RedisQueueDriver(config.redis, c.watch, config.nodeId),
       inject: [ATOMIC_QUEUES_CONFIG, AtomicQueuesConnections],
     },
   ];

@@ -6,6 +6,7 @@ import { assertEntityJobOptions, resolveAddJobOptions } from '../config/job-opti
 import { entityQueueName } from '../config/keys.js';
 import { AtomicQueuesConfigError, AtomicQueuesValidationError } from '../errors.js';
 import { RedisConnectionWatch } from '../drivers/redis-watch.js';
+import { EngineSignals } from '../engine/engine-signals.service.js';
 import { IndexManagerService } from '../index/index-manager.service.js';
 import { ATOMIC_QUEUES_QUEUE_DRIVER, type QueueDriver } from '../ports/queue-driver.js';
 import { assertEntity, assertJsonSerializable, assertName, assertNonEmptyString } from '../validation.js';
@@ -45,6 +46,7 @@ export class QueueManagerService {
     @Inject(ATOMIC_QUEUES_QUEUE_DRIVER) private readonly driver: QueueDriver,
     @Inject(ATOMIC_QUEUES_CONFIG) private readonly config: ResolvedAtomicQueuesConfig,
     private readonly index: IndexManagerService,
+    private readonly signals: EngineSignals,
     /** Bounds calls made while Redis is unreachable (absent in-memory: nothing to wait for). */
     @Optional() @Inject(RedisConnectionWatch) private readonly connection?: RedisConnectionWatch,
   ) {
@@ -155,13 +157,25 @@ export class QueueManagerService {
     // Index first (with our own id) so a job can never finish before it is counted.
     const jobId = options.jobId ?? randomUUID();
     await this.index.indexJob(entity.entityType, entity.entityId, jobId);
+    let job;
     try {
-      const job = await queue.add(jobName, data, { ...options, jobId });
-      return { id: String(job.id), name: jobName, queueName };
+      job = await queue.add(jobName, data, { ...options, jobId });
     } catch (err) {
       await this.index.unindexJob(entity.entityType, entity.entityId, jobId).catch(() => undefined);
       throw err;
     }
+    // Wake the entity's worker where it runs, or mark the entity ready so a node with room takes it now.
+    await this.signals.jobAdded(entity, queueName, typeof options.delay === 'number' ? options.delay : 0);
+    return { id: String(job.id), name: jobName, queueName };
+  }
+
+  /** Run time (ms) of the queue's earliest delayed job, or undefined when it has none. */
+  async nextDelayedAt(queueName: string): Promise<number | undefined> {
+    assertName('queueName', queueName);
+    const queue = await this.queueFor(queueName);
+    const [first] = await queue.getJobs(['delayed'], 0, 0, true);
+    if (!first) return undefined;
+    return first.timestamp + (first.delay ?? first.opts.delay ?? 0);
   }
 
   /** The entity's queue with its setup complete. */
@@ -188,6 +202,12 @@ export class QueueManagerService {
     asValidationError(() => assertEntityJobOptions('opts', options, this.config.queueDefaults.defaultJobOptions));
   }
 
+  /** The cached queue object of a name: its entity queue (setup complete) when the name belongs to an entity. */
+  private async queueFor(queueName: string): Promise<Queue> {
+    const entity = await this.getQueueEntity(queueName);
+    return entity ? this.openEntityQueue(entity) : this.getOrCreateQueue(queueName);
+  }
+
   /** Bounds a call while Redis is unreachable (redis.commandTimeoutMs), when the module watches the connection. */
   private guard<T>(what: string, op: () => Promise<T>): Promise<T> {
     return this.connection ? this.connection.guard(what, op) : op();
@@ -196,8 +216,7 @@ export class QueueManagerService {
   async getJobCounts(queueName: string): Promise<JobCounts> {
     assertName('queueName', queueName);
     const counts = await this.guard(`counting the jobs of ${queueName}`, async () => {
-      const entity = await this.getQueueEntity(queueName);
-      const queue = entity ? await this.openEntityQueue(entity) : this.getOrCreateQueue(queueName);
+      const queue = await this.queueFor(queueName);
       return queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized');
     });
     return {

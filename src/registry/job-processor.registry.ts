@@ -7,9 +7,18 @@ import { JOB_PROCESSOR_METADATA, type JobHandler } from './job-processor.decorat
 
 export type JobProcessorFn<T = any, R = any> = (job: Job<T>) => Promise<R>;
 
+/**
+ * What `getProcessor(jobName)` returns: an object with `process(job)`. For a `@JobProcessor` class with a
+ * `process` method it is the provider instance itself; a handler with only `handle(job)`, or a plain function
+ * given to `register`, is wrapped as `{ process }`.
+ */
+export interface RegisteredJobProcessor<T = any, R = any> {
+  process(job: Job<T>): Promise<R> | R;
+}
+
 interface Entry {
   owner: string;
-  fn: JobProcessorFn;
+  processor: RegisteredJobProcessor;
 }
 
 /** Job name → processor, filled from `@JobProcessor` providers at bootstrap (and `register` for manual ones). */
@@ -37,11 +46,15 @@ export class JobProcessorRegistry implements OnModuleInit {
     assertNonEmptyString('jobName', jobName);
     const existing = this.processors.get(jobName);
     if (existing) throw new DuplicateJobProcessorError(jobName, [existing.owner, owner]);
-    this.processors.set(jobName, { owner, fn: toFn(jobName, handler, owner) });
+    this.processors.set(jobName, { owner, processor: toProcessor(jobName, handler, owner) });
   }
 
-  getProcessor(jobName: string): JobProcessorFn | undefined {
-    return this.processors.get(jobName)?.fn;
+  /**
+   * The processor of `jobName` (an object with `process(job)`), or undefined when none is registered:
+   * `const p = registry.getProcessor(job.name); if (!p) throw …; await p.process(job);`
+   */
+  getProcessor<T = any, R = any>(jobName: string): RegisteredJobProcessor<T, R> | undefined {
+    return this.processors.get(jobName)?.processor;
   }
 
   hasProcessor(jobName: string): boolean {
@@ -54,9 +67,9 @@ export class JobProcessorRegistry implements OnModuleInit {
 
   /** Runs the job with the processor registered for its name; throws JobProcessorNotFoundError when none. */
   async dispatch(job: Job): Promise<unknown> {
-    const fn = this.processors.get(job.name)?.fn;
-    if (!fn) throw new JobProcessorNotFoundError(job.name);
-    return fn(job);
+    const processor = this.processors.get(job.name)?.processor;
+    if (!processor) throw new JobProcessorNotFoundError(job.name);
+    return processor.process(job);
   }
 }
 
@@ -65,11 +78,12 @@ function handlerName(handler: JobHandler | ((job: Job) => unknown)): string {
   return (handler as object).constructor?.name ?? 'object';
 }
 
-function toFn(jobName: string, handler: JobHandler | ((job: Job) => unknown), owner: string): JobProcessorFn {
-  if (typeof handler === 'function') return async (job) => handler(job);
-  const method = typeof handler.process === 'function' ? 'process' : typeof handler.handle === 'function' ? 'handle' : undefined;
-  if (!method) {
-    throw new AtomicQueuesValidationError(`@JobProcessor('${jobName}') ${owner}`, 'must have a process(job) or handle(job) method', handler);
+function toProcessor(jobName: string, handler: JobHandler | ((job: Job) => unknown), owner: string): RegisteredJobProcessor {
+  if (typeof handler === 'function') return { process: (job) => handler(job) };
+  if (typeof handler.process === 'function') return handler as RegisteredJobProcessor;
+  if (typeof handler.handle === 'function') {
+    const handle = handler.handle;
+    return { process: (job) => handle.call(handler, job) };
   }
-  return async (job) => (handler[method] as (j: Job) => unknown).call(handler, job);
+  throw new AtomicQueuesValidationError(`@JobProcessor('${jobName}') ${owner}`, 'must have a process(job) or handle(job) method', handler);
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { ATOMIC_QUEUES_CONFIG, type ResolvedAtomicQueuesConfig } from '../config/atomic-queues-config.js';
 import { CronManagerService } from '../cron/cron-manager.service.js';
+import { EntityDispatcher } from '../engine/entity-dispatcher.service.js';
 import { ATOMIC_QUEUES_QUEUE_DRIVER, type QueueDriver } from '../ports/queue-driver.js';
 import { QueueManagerService } from '../queues/queue-manager.service.js';
 import { WorkerManagerService } from '../workers/worker-manager.service.js';
@@ -23,6 +24,7 @@ export class AtomicQueuesLifecycle implements OnApplicationBootstrap, OnModuleDe
     private readonly workers: WorkerManagerService,
     private readonly queues: QueueManagerService,
     private readonly cron: CronManagerService,
+    private readonly dispatcher: EntityDispatcher,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -36,6 +38,7 @@ export class AtomicQueuesLifecycle implements OnApplicationBootstrap, OnModuleDe
 
   private async shutdown(): Promise<void> {
     await this.cron.stop().catch((err) => this.logger.warn(`stopping cron: ${String(err)}`));
+    await this.dispatcher.stop().catch((err) => this.logger.warn(`stopping dispatcher: ${String(err)}`));
     const clean = await this.workers.shutdown(this.config.shutdownTimeoutMs);
     if (!clean) this.logger.warn(`some workers were still busy after ${this.config.shutdownTimeoutMs} ms; their jobs will be re-run`);
     await this.queues.closeAll();

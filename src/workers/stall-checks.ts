@@ -17,6 +17,8 @@ export interface StallCheckTarget {
   readonly settings: { readonly stalledInterval: number };
   /** Jobs of this worker inside its processor right now. */
   running: number;
+  /** Woken after each check (a recovered job is waiting for it). */
+  readonly waiter?: { wake(): void };
   stallTimer?: ClockTimer;
 }
 
@@ -83,6 +85,7 @@ export class NodeStallChecks<T extends StallCheckTarget> {
     if (target.worker.closing) return this.stop(target);
     try {
       await (target.worker as unknown as StallCheckingWorker).moveStalledJobsToWait();
+      target.waiter?.wake();
     } catch (err) {
       this.logger.warn(`worker ${target.name}: stalled check failed: ${String(err)}`);
     }

@@ -17,7 +17,12 @@ import { ATOMIC_QUEUES_QUEUE_DRIVER, type QueueDriver } from '../ports/queue-dri
 import { ATOMIC_QUEUES_REDIS, ATOMIC_QUEUES_REDIS_HEARTBEAT, ATOMIC_QUEUES_REDIS_SUBSCRIBER, type RedisClient } from '../ports/redis.js';
 import { QueueManagerService } from '../queues/queue-manager.service.js';
 import { JobProcessorRegistry } from '../registry/job-processor.registry.js';
-import { assertEntity, assertName } from '../validation.js';
+import { EngineSignals, type LocalEntityWorker } from '../engine/engine-signals.service.js';
+import { takeOrphanFlagScript } from '../engine/engine.lua.js';
+import { JobWaiter } from '../engine/job-waiter.js';
+import { leaseMember } from '../engine/leases.js';
+import { isEngineSpawn } from '../engine/spawn-context.js';
+import { argumentRules, assertEntity, assertName } from '../validation.js';
 import { backoffDelay } from './backoff.js';
 import { releaseHeartbeatScript } from './heartbeat.lua.js';
 import { NodeHeartbeat, type HeartbeatMember } from './node-heartbeat.js';
@@ -45,6 +50,12 @@ interface ManagedWorker extends HeartbeatMember, StallCheckTarget {
   closing?: Promise<void>;
   /** Force-closed: its in-flight job belongs to whoever recovers it as stalled; stop retrying it here. */
   forced?: boolean;
+  /** The node-side "blocking connection" of the worker (wake-ups, idle release). */
+  waiter: JobWaiter;
+  /** Registered with the engine (entity workers only). */
+  local?: LocalEntityWorker;
+  /** An idle release is deciding: the heartbeat may be briefly dropped; refresh results are not a loss. */
+  releasing?: boolean;
 }
 
 /** Heartbeat keys per MGET in workersAlive. */
@@ -88,6 +99,7 @@ export class WorkerManagerService {
     private readonly index: IndexManagerService,
     private readonly queues: QueueManagerService,
     private readonly registry: JobProcessorRegistry,
+    private readonly signals: EngineSignals,
     /** Dedicated connection for heartbeat refreshes; defaults to the command connection. */
     @Optional() @Inject(ATOMIC_QUEUES_REDIS_HEARTBEAT) heartbeatRedis?: RedisClient,
   ) {
@@ -97,9 +109,9 @@ export class WorkerManagerService {
       redis: heartbeatRedis ?? redis,
       clock,
       label: `atomic-queues ${config.nodeId}`,
-      members: (intervalMs) => [...this.workers.values()].filter((w) => !w.closing && w.intervalMs === intervalMs),
+      members: (intervalMs) => [...this.workers.values()].filter((w) => !w.closing && !w.releasing && w.intervalMs === intervalMs),
       onLost: (managed, why) => {
-        if (!this.isLive(managed)) return;
+        if (!this.isLive(managed) || managed.releasing) return;
         this.logger.warn(`worker ${managed.name} ${why}: closing`);
         void this.closeWorker(managed.name, 'heartbeat-lost');
       },
@@ -122,11 +134,20 @@ export class WorkerManagerService {
     if (options.processor !== undefined && typeof options.processor !== 'function') {
       throw new AtomicQueuesValidationError('processor', 'must be a function (job) => result, or omitted to dispatch through @JobProcessor', options.processor);
     }
-    const settings = resolveWorkerDefaults(options.config, this.config.workerDefaults, 'config');
+    const settings = resolveWorkerDefaults(options.config, this.config.workerDefaults, 'config', argumentRules);
     const entity = options.entity ?? (await this.queues.getQueueEntity(queueName));
     if (entity) assertEntity(entity.entityType, entity.entityId);
+    const existing = this.workers.get(workerName);
+    // A local worker of the name that is closing (released, signalled) gives way: wait for it, then claim anew.
+    if (existing?.closing && !this.shuttingDown) await existing.closing;
     if (this.shuttingDown) return { created: false, workerName, reason: 'shutting-down', owner: this.nodeId };
     if (this.workers.has(workerName)) return { created: false, workerName, reason: 'alive', owner: this.nodeId };
+    const managedSpawn = entity !== undefined && isEngineSpawn();
+    if (managedSpawn && this.signals.activeManaged >= this.config.engine.maxActiveEntitiesPerNode) {
+      // Full: leave the entity to a node with room (its ready mark brings the next free dispatcher).
+      await this.safely('mark ready', () => this.signals.markReady(entity, this.clock.now()));
+      return { created: false, workerName, reason: 'at-capacity', owner: this.nodeId };
+    }
     const inFlight = this.claiming.get(workerName);
     if (inFlight) {
       // Same name requested twice in this process: report the outcome of the first request.
@@ -243,6 +264,37 @@ export class WorkerManagerService {
     return managed.closing;
   }
 
+  /**
+   * Failure-injection seam (tests, chaos tooling): makes one local worker behave as if this process had died.
+   * Nothing more is written for it — no heartbeat refresh (the key expires after its TTL), no lease refresh, no
+   * release, no index update — and its BullMQ worker is cut off from the datastore, so its in-flight job keeps its
+   * lock until the lock expires and is then recovered by a live worker (or at once by the lease reaper's takeover).
+   * The service forgets the worker, so a replacement of the same name can be created here once the heartbeat is
+   * gone. Late lifecycle events of the dead worker's processor carry `incarnation` (default: its name) as workerName.
+   */
+  async crashLocalWorker(workerName: string, options: { incarnation?: string } = {}): Promise<void> {
+    assertName('workerName', workerName);
+    const managed = this.workers.get(workerName);
+    if (!managed) {
+      throw new AtomicQueuesValidationError('workerName', `is not a live worker of this node (live: ${[...this.workers.keys()].join(', ') || 'none'})`, workerName);
+    }
+    this.stallChecks.stop(managed);
+    managed.forced = true; // an in-place retry waiting in its backoff gives up instead of running again
+    managed.name = options.incarnation ?? workerName;
+    this.workers.delete(workerName);
+    if (managed.local) this.signals.unregister(managed.local);
+    managed.waiter.close();
+    const { worker } = managed;
+    // A dead process reports nothing: drop the service's listeners (errors, completed/failed) of this worker.
+    worker.removeAllListeners();
+    worker.on('error', () => undefined);
+    const backend = (worker as unknown as { backend: { close(force?: boolean): Promise<void>; disconnect(): Promise<void> } }).backend;
+    const stopped = backend.close(true); // clears the backend's own timers (in memory: lock renewal), wakes a blocked fetch
+    await backend.disconnect(); // severs it: every later call fails like a dropped connection
+    void worker.close(true).catch(() => undefined);
+    await stopped.catch(() => undefined);
+  }
+
   /** Attaches a job-lifecycle listener (every attempt's start and end). Returns the unsubscribe function. */
   observe(listener: JobLifecycleListener): () => void {
     this.listeners.add(listener);
@@ -275,6 +327,10 @@ export class WorkerManagerService {
     this.channelToWorker.set(channel, workerName);
 
     let managed!: ManagedWorker;
+    const managedSpawn = entity !== undefined && isEngineSpawn();
+    const waiter = new JobWaiter(this.clock, `worker ${workerName}`, managedSpawn ? this.config.engine.idleReleaseMs : 0, {
+      onIdle: () => this.releaseIdle(managed),
+    });
     // A burst of starts (a cron tick, an app start) resumes here for every claim of one Redis reply; yielding
     // first lets timers and replies (the heartbeat round trip) run between the synchronous Worker constructions.
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -291,6 +347,7 @@ export class WorkerManagerService {
         skipStalledCheck: this.nodeRunsStallChecks,
         autorun: false,
       },
+      waiter,
     );
     managed = {
       name: workerName,
@@ -306,8 +363,15 @@ export class WorkerManagerService {
       worker,
       lastRefresh: this.clock.now(),
       running: 0,
+      waiter,
     };
     this.workers.set(workerName, managed);
+    if (entity) {
+      managed.local = { workerName, queueName, entity, waiter, managed: managedSpawn, ttlMs: managed.ttlMs };
+      this.signals.register(managed.local);
+      await this.safely('lease', () => this.redis.zadd(keys.leases(this.config.keyPrefix), this.clock.now() + managed.ttlMs, leaseMember(entity, workerName)));
+      await this.recoverOrphans(managed);
+    }
     this.wireEvents(managed);
     this.heartbeats.ensure(settings.heartbeatInterval);
     if (this.nodeRunsStallChecks) this.stallChecks.start(managed);
@@ -346,6 +410,7 @@ export class WorkerManagerService {
   /** Runs one job: every attempt in place while the job stays active; throws only the final failure. */
   private async runJob(managed: ManagedWorker, job: Job, processor: (job: Job) => unknown): Promise<unknown> {
     managed.running += 1;
+    managed.waiter.markBusy();
     try {
       return await this.runAttempts(managed, job, processor);
     } finally {
@@ -411,6 +476,8 @@ export class WorkerManagerService {
 
   private async finishClose(managed: ManagedWorker, reason: WorkerCloseReason, force: boolean): Promise<void> {
     const { name, entity } = managed;
+    // No more wake-ups for it: jobs added from now on mark the entity ready (see the re-check below).
+    managed.waiter.close();
     try {
       if (force) {
         managed.forced = true;
@@ -432,18 +499,83 @@ export class WorkerManagerService {
     }
     if (this.workers.get(name) !== managed) return; // already finished by a concurrent (forced) close
     this.workers.delete(name);
+    managed.waiter.close();
+    if (managed.local) this.signals.unregister(managed.local);
     this.stallChecks.stop(managed);
     const channel = keys.shutdownChannel(this.config.keyPrefix, name);
     this.channelToWorker.delete(channel);
     // Not awaited: the subscriber never gives up on a command while Redis is unreachable.
     this.subscriber.unsubscribe(channel).catch((err: unknown) => this.logger.warn(`unsubscribe ${channel}: ${String(err)}`));
-    if (reason !== 'heartbeat-lost') {
+    if (reason !== 'heartbeat-lost' && reason !== 'idle') {
       await this.safely('release heartbeat', () => releaseHeartbeatScript.run(this.redis, [managed.heartbeatKey], [managed.owner]));
+    }
+    if (entity && reason !== 'heartbeat-lost') {
+      await this.safely('drop lease', () => this.redis.zrem(keys.leases(this.config.keyPrefix), leaseMember(entity, name)));
+      // Work left behind (a job added while closing, a node going down) is taken by a node at once, not at the
+      // next cron tick. An idle release did this re-check itself, after dropping the heartbeat.
+      if (reason !== 'idle') await this.safely('re-check', () => this.markReadyIfWork(managed.queueName, entity));
     }
     // After a lost heartbeat the name may already belong to a worker elsewhere: leave its index entry alone.
     const takenOver = reason === 'heartbeat-lost' && (await this.safely('read owner', () => this.workerExists(name))) !== false;
     if (entity && !takenOver) await this.safely('index closed', () => this.index.removeWorkerState(entity.entityType, entity.entityId, name));
     await this.safely('onClosed', async () => managed.events.onClosed?.(name, reason));
+  }
+
+  /**
+   * Idle release (the waiter calls it): give the entity back so its next job goes to whichever node has room.
+   * Race-free against adds: the heartbeat is dropped FIRST, then the queue re-checked. An add before the drop is
+   * seen by the re-check (the worker then re-claims its name and goes on, or another node already did); an add
+   * after it finds the entity unowned, so its ready signal brings a node that can claim it. Delayed jobs leave
+   * the entity ready at the earliest due time. Returns true when released (the worker then closes).
+   */
+  private async releaseIdle(managed: ManagedWorker): Promise<boolean> {
+    if (!this.isLive(managed) || !managed.entity) return false;
+    managed.releasing = true;
+    try {
+      const dropped = await releaseHeartbeatScript.run<number>(this.redis, [managed.heartbeatKey], [managed.owner]);
+      if (Number(dropped) !== 1) {
+        void this.closeWorker(managed.name, 'heartbeat-lost');
+        return true;
+      }
+      const counts = await this.queues.getJobCounts(managed.queueName).catch(() => undefined);
+      const runnable = counts === undefined || counts.waiting + counts.prioritized + counts.active > 0;
+      if (runnable) {
+        const again = await this.redis.set(managed.heartbeatKey, managed.owner, 'PX', managed.ttlMs, 'NX');
+        if (again === 'OK') {
+          managed.lastRefresh = this.clock.now();
+          return false;
+        }
+      } else if (counts.delayed > 0) {
+        const dueAt = await this.queues.nextDelayedAt(managed.queueName);
+        await this.signals.markReady(managed.entity, dueAt ?? this.clock.now());
+      }
+    } catch (err) {
+      // Unsure whether the heartbeat is ours: stop serving; the name is free or expires, and the cron/poll retake it.
+      this.logger.warn(`idle release of ${managed.name}: ${String(err)}`);
+    } finally {
+      managed.releasing = false;
+    }
+    void this.closeWorker(managed.name, 'idle');
+    return true;
+  }
+
+  /** Marks the entity ready (now, or when its earliest delayed job is due) if its queue still holds work. */
+  private async markReadyIfWork(queueName: string, entity: { entityType: string; entityId: string }): Promise<void> {
+    const counts = await this.queues.getJobCounts(queueName);
+    if (counts.waiting + counts.prioritized + counts.active > 0) await this.signals.markReady(entity, this.clock.now());
+    else if (counts.delayed > 0) await this.signals.markReady(entity, (await this.queues.nextDelayedAt(queueName)) ?? this.clock.now());
+  }
+
+  /**
+   * The entity's previous owner died (its lease was reaped): its active job still holds a BullMQ lock for up to
+   * `lockDuration`. We now own the entity's worker name, so the lock is dropped and the job handed to BullMQ's
+   * stalled recovery, which runs at this worker's start: the job is re-run first, within a poll of the takeover.
+   */
+  private async recoverOrphans(managed: ManagedWorker): Promise<void> {
+    const flagged = await this.safely('orphan flag', () => takeOrphanFlagScript.run<string | null>(this.redis, [keys.orphan(this.config.keyPrefix, managed.queueName)]));
+    if (!flagged || !this.driver.recoverOrphanedJobs) return;
+    const recovered = await this.safely('recover orphans', () => this.driver.recoverOrphanedJobs!(managed.queueName, this.config.keyPrefix));
+    if (recovered) this.logger.log(`worker ${managed.name}: recovering ${recovered} job(s) of dead worker ${flagged}`);
   }
 
   /** Still this node's running worker of its name (not closing, not replaced). */

@@ -11,7 +11,8 @@ export interface WorkerEvents {
   onClosed?(workerName: string, reason: WorkerCloseReason): void | Promise<void>;
 }
 
-export type WorkerCloseReason = 'signal' | 'node-shutdown' | 'heartbeat-lost' | 'closed';
+/** `idle`: an engine-managed worker gave its entity back after `engine.idleReleaseMs` without a job. */
+export type WorkerCloseReason = 'signal' | 'node-shutdown' | 'heartbeat-lost' | 'closed' | 'idle';
 
 export interface CreateWorkerOptions<T = any, R = any> {
   /** Unique across the cluster: only one live worker per name (heartbeat `${keyPrefix}:workers:${workerName}`). */
@@ -34,7 +35,12 @@ export type CreateWorkerResult =
   /** A live heartbeat exists for the name (`owner` = nodeId holding it, possibly this node). No consumer started. */
   | { created: false; workerName: string; reason: 'alive'; owner: string }
   /** This node is shutting down and starts no new workers. */
-  | { created: false; workerName: string; reason: 'shutting-down'; owner: string };
+  | { created: false; workerName: string; reason: 'shutting-down'; owner: string }
+  /**
+   * Called from an engine spawn (dispatcher/cron) while this node serves `engine.maxActiveEntitiesPerNode`
+   * entities: the entity is left ready for a node with room.
+   */
+  | { created: false; workerName: string; reason: 'at-capacity'; owner: string };
 
 export interface JobSnapshot {
   id: string;

@@ -61,7 +61,7 @@ describe('SimulatedEngine', () => {
     engine.enqueue(job('2', 0, 3));
     engine.advance(12);
     engine.crash({ entityType: 'order', entityId: '1' }); // job 0's second attempt runs since t=10
-    engine.drain();
+    engine.runUntilIdle();
     const h = engine.history().map((e) => [e.entityId, e.jobId, e.attempt, e.start, e.end, e.outcome]);
     expect(h).toEqual([
       ['1', 'j0', 1, 0, 10, 'failed'],

@@ -7,9 +7,6 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import {
   ATOMIC_QUEUES_CLOCK,
   ATOMIC_QUEUES_CONFIG,
-  ATOMIC_QUEUES_QUEUE_DRIVER,
-  ATOMIC_QUEUES_REDIS,
-  ATOMIC_QUEUES_REDIS_SUBSCRIBER,
   AtomicQueuesConfigError,
   AtomicQueuesModule,
   CronManagerService,
@@ -18,12 +15,15 @@ import {
   JobProcessor,
   JobProcessorRegistry,
   QueueManagerService,
-  RedisQueueDriver,
   ResourceLockService,
-  SystemClock,
   WorkerManagerService,
   type ResolvedAtomicQueuesConfig,
 } from '../../src/index.js';
+// Internals the module wires (not part of the public API).
+import { RedisQueueDriver } from '../../src/drivers/redis-queue-driver.js';
+import { SystemClock } from '../../src/ports/clock.js';
+import { ATOMIC_QUEUES_QUEUE_DRIVER } from '../../src/ports/queue-driver.js';
+import { ATOMIC_QUEUES_REDIS, ATOMIC_QUEUES_REDIS_SUBSCRIBER } from '../../src/ports/redis.js';
 import { deferred, FAST_WORKERS, scanKeys, uniquePrefix, waitFor } from './support.js';
 
 const apps: TestingModule[] = [];
@@ -154,7 +154,9 @@ describe('AtomicQueuesModule', () => {
       });
       await started.promise;
       const ownClients = async () => ((await observer.client('LIST')) as string).split('\n').filter((l) => l.includes(`name=aq:${nodeId}:`)).length;
-      expect(await ownClients()).toBe(2); // the subscriber and the heartbeat connection (commands use the user's)
+      // The subscriber, the heartbeat connection and the driver's shared queue and worker connections (commands use
+      // the user's); no connection per worker.
+      expect(await ownClients()).toBe(4);
       await app.close();
       expect(userConnection.status).toBe('ready');
       const q = new Queue(job.queueName, { connection: observer, prefix: keyPrefix });

@@ -35,8 +35,18 @@ describe('JobProcessorRegistry', () => {
     registry.onModuleInit();
     expect(registry.getJobNames()).toEqual(['a', 'b']);
     expect(await registry.dispatch(job('a', 1))).toBe('a:1');
-    expect(await registry.getProcessor('b')?.(job('b', 2))).toBe('b:2');
     expect(registry.hasProcessor('c')).toBe(false);
+  });
+
+  it('getProcessor returns the processor object: the @JobProcessor instance itself, a handle() class wrapped as { process }', async () => {
+    const a = new AProcessor();
+    const registry = registryOf(a, new BHandler());
+    registry.onModuleInit();
+    expect(registry.getProcessor('a')).toBe(a);
+    const b = registry.getProcessor('b');
+    expect(typeof b?.process).toBe('function');
+    expect(await b?.process(job('b', 2))).toBe('b:2');
+    expect(registry.getProcessor('nope')).toBeUndefined();
   });
 
   it('fails on two processors for one name, naming both classes', () => {
@@ -63,6 +73,7 @@ describe('JobProcessorRegistry', () => {
       return j.data;
     });
     expect(await registry.dispatch(job('f', 3))).toBe(3);
+    expect(await registry.getProcessor('f')?.process(job('f', 4))).toBe(4);
     expect(() => registry.register('f', () => 1)).toThrow(/'f' has two @JobProcessor classes: handleF and/);
     expect(() => registry.register('', () => 1)).toThrow(/jobName/);
     await expect(registry.dispatch(job('zzz', 0))).rejects.toBeInstanceOf(JobProcessorNotFoundError);

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { resolveConfig, type AtomicQueuesConfig, type ResolvedAtomicQueuesConfig } from '../../src/config/index.js';
 import { RedisQueueDriver } from '../../src/drivers/redis-queue-driver.js';
+import { EngineSignals } from '../../src/engine/engine-signals.service.js';
 import { IndexManagerService } from '../../src/index/index-manager.service.js';
 import { SystemClock, type Clock } from '../../src/ports/clock.js';
 import { QueueManagerService } from '../../src/queues/queue-manager.service.js';
@@ -25,6 +26,7 @@ export interface Core {
   queues: QueueManagerService;
   registry: JobProcessorRegistry;
   workers: WorkerManagerService;
+  signals: EngineSignals;
   /** Every key under the test's prefix. */
   keys(): Promise<string[]>;
   close(): Promise<void>;
@@ -40,11 +42,12 @@ export function makeCore(overrides: Partial<AtomicQueuesConfig> = {}, prefix = u
   for (const client of [redis, subscriber]) client.on('error', () => undefined); // tests that kill Redis expect errors
   const driver = new RedisQueueDriver(config.redis);
   const index = new IndexManagerService(redis, config, clock);
-  const queues = new QueueManagerService(driver, config, index);
+  const signals = new EngineSignals(redis, config, clock);
+  const queues = new QueueManagerService(driver, config, index, signals);
   const registry = new JobProcessorRegistry({ getProviders: () => [] } as unknown as DiscoveryService, new Reflector());
-  const workers = new WorkerManagerService(redis, subscriber, driver, config, clock, index, queues, registry);
+  const workers = new WorkerManagerService(redis, subscriber, driver, config, clock, index, queues, registry, signals);
   return {
-    config, redis, subscriber, driver, clock, index, queues, registry, workers,
+    config, redis, subscriber, driver, clock, index, queues, registry, workers, signals,
     keys: () => scanKeys(redis, `${prefix}:*`),
     async close() {
       await workers.shutdown(3000);

@@ -32,7 +32,8 @@ const nodes: Node[] = [];
 
 async function startNode(nodeId: string, clock?: Clock): Promise<Node> {
   let builder = Test.createTestingModule({
-    imports: [AtomicQueuesModule.forRoot({ redis: { url: inject('redisUrl') }, keyPrefix: prefix, nodeId })],
+    // The cron alone: the engine's dispatcher (which also spawns ready entities) is off in these unit tests.
+    imports: [AtomicQueuesModule.forRoot({ redis: { url: inject('redisUrl') }, keyPrefix: prefix, nodeId, engine: { dispatch: false } })],
   });
   if (clock) builder = builder.overrideProvider(ATOMIC_QUEUES_CLOCK).useValue(clock);
   const moduleRef = await builder.compile();

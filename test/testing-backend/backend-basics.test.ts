@@ -19,7 +19,7 @@ describe('in-memory backend: adding, ordering, getters', () => {
     w.worker('fifo', async (job) => {
       seen.push(job.data.n);
     });
-    await w.clock.runUntilIdle();
+    await w.clock.runForegroundTimers();
     expect(seen).toEqual(['a', 'b', 'c', 'd']);
   });
 
@@ -53,7 +53,7 @@ describe('in-memory backend: adding, ordering, getters', () => {
     w.worker('prio', async (job) => {
       seen.push(job.name);
     });
-    await w.clock.runUntilIdle();
+    await w.clock.runForegroundTimers();
     expect(seen).toEqual(['lifo', 'plain', 'p1-first', 'p1-second', 'p5']);
   });
 
@@ -94,7 +94,7 @@ describe('in-memory backend: adding, ordering, getters', () => {
     expect(await q.getJobState('nope')).toBe('unknown');
 
     w.worker('getters', async (job) => ({ doubled: job.data.x * 2 }));
-    await w.clock.runUntilIdle();
+    await w.clock.runForegroundTimers();
     const completed = await q.getCompleted();
     expect(completed.map((j) => j.name).sort()).toEqual(['a', 'b', 'c']);
     const done = await q.getJob(a.id!);
@@ -128,7 +128,7 @@ describe('in-memory backend: adding, ordering, getters', () => {
     });
     worker.on('progress', (_job, p) => progress.push(p));
     const job = await q.add('j', { step: 'initial' });
-    await w.clock.runUntilIdle();
+    await w.clock.runForegroundTimers();
     const stored = await q.getJob(job.id!);
     expect(stored?.data).toEqual({ step: 'updated' });
     expect(stored?.progress).toEqual({ phase: 'done' });
@@ -152,7 +152,7 @@ describe('in-memory backend: adding, ordering, getters', () => {
     worker.on('closed', () => events.push('closed'));
     await q.add('good', {});
     await q.add('bad', {});
-    await w.clock.runUntilIdle();
+    await w.clock.runForegroundTimers();
     await worker.close();
     // 'ready' comes from BullMQ's real setTimeout(0), so with no I/O it may follow the first jobs.
     expect(events).toContain('ready');
@@ -191,7 +191,7 @@ describe('in-memory backend: adding, ordering, getters', () => {
     expect(wait).toHaveBeenCalledTimes(1);
     await w.clock.advance(1);
     expect(wait).toHaveBeenCalledTimes(2);
-    await w.clock.runUntilIdle(); // idle waits are unref'd: they do not keep the clock busy
+    await w.clock.runForegroundTimers(); // idle waits are unref'd: they do not keep the clock busy
   });
 
   it('worker.pause() stops taking jobs and worker.resume() continues', async () => {

@@ -42,7 +42,7 @@ describe('in-memory backend: queue control', () => {
     for (let i = 0; i < 6; i++) await q.add(`j${i}`, {});
     await w.clock.settle();
     expect(await q.isMaxed()).toBe(true);
-    await w.clock.runUntilIdle();
+    await w.clock.runForegroundTimers();
     expect(maxActive).toBe(1);
     expect(await q.getCompletedCount()).toBe(6);
     expect(w.clock.now() - Date.UTC(2026, 0, 1)).toBe(600);
@@ -50,7 +50,7 @@ describe('in-memory backend: queue control', () => {
     await q.removeGlobalConcurrency();
     maxActive = 0;
     for (let i = 0; i < 6; i++) await q.add(`k${i}`, {});
-    await w.clock.runUntilIdle();
+    await w.clock.runForegroundTimers();
     expect(maxActive).toBe(6);
   });
 
@@ -98,15 +98,15 @@ describe('in-memory backend: queue control', () => {
     });
     const a = await q.add('a', {});
     await q.add('b', {});
-    await w.clock.runUntilIdle();
+    await w.clock.runForegroundTimers();
     expect(await q.getFailedCount()).toBe(2);
     failing = false;
     const failedA = (await q.getJob(a.id!))!;
     await failedA.retry('failed');
-    await w.clock.runUntilIdle();
+    await w.clock.runForegroundTimers();
     expect(await q.getJobState(a.id!)).toBe('completed');
     await q.retryJobs({ state: 'failed' });
-    await w.clock.runUntilIdle();
+    await w.clock.runForegroundTimers();
     expect(await q.getJobCounts('completed', 'failed')).toEqual({ completed: 2, failed: 0 });
     expect(runs).toEqual(['a', 'b', 'a', 'b']);
 
@@ -130,10 +130,10 @@ describe('in-memory backend: queue control', () => {
     const active = await q.add('a', {});
     await w.clock.settle();
     await expect(active.remove()).rejects.toThrow(/locked/);
-    await w.clock.runUntilIdle();
+    await w.clock.runForegroundTimers();
     await w.clock.advance(5000);
     const fresh = await q.add('fresh', {});
-    await w.clock.runUntilIdle();
+    await w.clock.runForegroundTimers();
     const cleaned = await q.clean(2000, 100, 'completed');
     expect(cleaned).toEqual([active.id]);
     expect(await q.getJob(fresh.id!)).toBeDefined();

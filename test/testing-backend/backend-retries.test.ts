@@ -30,7 +30,7 @@ describe('in-memory backend: attempts, backoff, retention', () => {
     expect(await q.getJobState(job.id!)).toBe('delayed');
     await w.clock.advance(1);
     expect(log).toEqual(['j#1@0', 'j#2@1000']);
-    await w.clock.runUntilIdle();
+    await w.clock.runForegroundTimers();
     expect(log).toEqual(['j#1@0', 'j#2@1000', 'j#3@2000']);
     const done = await q.getJob(job.id!);
     expect(done?.attemptsMade).toBe(3);
@@ -45,7 +45,7 @@ describe('in-memory backend: attempts, backoff, retention', () => {
     const failed: string[] = [];
     worker.on('failed', (job, err) => failed.push(`${job?.attemptsMade}:${err.message}`));
     const job = await q.add('e', {}, { attempts: 4, backoff: { type: 'exponential', delay: 100 } });
-    await w.clock.runUntilIdle();
+    await w.clock.runForegroundTimers();
     expect(log).toEqual(['e#1@0', 'e#2@100', 'e#3@300', 'e#4@700']);
     expect(failed).toEqual(['1:always', '2:always', '3:always', '4:always']);
     const stored = await q.getJob(job.id!);
@@ -65,7 +65,7 @@ describe('in-memory backend: attempts, backoff, retention', () => {
       { name: 'b', data: {} },
       { name: 'c', data: {} },
     ]);
-    await w.clock.runUntilIdle();
+    await w.clock.runForegroundTimers();
     expect(log).toEqual(['a#1@0', 'b#1@0', 'c#1@0', 'a#2@0']);
   });
 
@@ -77,26 +77,26 @@ describe('in-memory backend: attempts, backoff, retention', () => {
     });
     const removed = await q.add('rm-true', {}, { removeOnComplete: true });
     const kept = await q.add('rm-false', {}, { removeOnComplete: false });
-    await w.clock.runUntilIdle();
+    await w.clock.runForegroundTimers();
     expect(await q.getJob(removed.id!)).toBeUndefined();
     expect(await q.getJob(kept.id!)).toBeDefined();
 
     for (let i = 0; i < 4; i++) await q.add(`count-${i}`, {}, { removeOnComplete: 2 });
-    await w.clock.runUntilIdle();
+    await w.clock.runForegroundTimers();
     expect((await q.getCompleted()).map((j) => j.name)).toEqual(['count-3', 'count-2']);
 
     const failRemoved = await q.add('fail-true', { fail: true }, { removeOnFail: true });
     for (let i = 0; i < 3; i++) await q.add(`fail-${i}`, { fail: true }, { removeOnFail: { count: 2 } });
-    await w.clock.runUntilIdle();
+    await w.clock.runForegroundTimers();
     expect(await q.getJob(failRemoved.id!)).toBeUndefined();
     expect((await q.getFailed()).map((j) => j.name)).toEqual(['fail-2', 'fail-1']);
 
     // age: evaluated when a later job of the same kind finishes
     await q.add('old', {}, { removeOnComplete: { age: 60 } });
-    await w.clock.runUntilIdle();
+    await w.clock.runForegroundTimers();
     await w.clock.advance(61_000);
     await q.add('new', {}, { removeOnComplete: { age: 60 } });
-    await w.clock.runUntilIdle();
+    await w.clock.runForegroundTimers();
     const names = (await q.getCompleted()).map((j) => j.name);
     expect(names).toContain('new');
     expect(names).not.toContain('old');
@@ -108,7 +108,7 @@ describe('in-memory backend: attempts, backoff, retention', () => {
     const q = w.queue('worker-keep');
     w.worker('worker-keep', async () => 'r', { removeOnComplete: { count: 1 } });
     for (let i = 0; i < 3; i++) await q.add(`j${i}`, {});
-    await w.clock.runUntilIdle();
+    await w.clock.runForegroundTimers();
     expect((await q.getCompleted()).map((j) => j.name)).toEqual(['j2']);
   });
 });

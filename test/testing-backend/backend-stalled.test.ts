@@ -21,7 +21,7 @@ describe('in-memory backend: locks and stalled jobs on the clock', () => {
       runs++;
     }, lockOpts);
     const job = await q.add('slow', {});
-    await w.clock.runUntilIdle();
+    await w.clock.runForegroundTimers();
     expect(runs).toBe(1);
     expect(stalled).toEqual([]);
     expect((await q.getJob(job.id!))?.attemptsStarted).toBe(1);

@@ -59,7 +59,7 @@ describe('in-memory backend: no network', () => {
     }, { connection: { host: '203.0.113.1', port: 6390 } });
     await qe.waitUntilReady();
     await q.add('a', {});
-    await w.clock.runUntilIdle();
+    await w.clock.runForegroundTimers();
     await w.close();
     expect(done).toEqual(['a']);
     expect(connect).not.toHaveBeenCalled();

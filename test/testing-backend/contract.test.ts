@@ -39,7 +39,7 @@ describe('contract: in-memory backend vs real Redis', () => {
       const q = w.queue('contract');
       await addAll(q as unknown as Queue);
       w.worker('contract', memory.processor);
-      await w.clock.runUntilIdle();
+      await w.clock.runForegroundTimers();
     } finally {
       await w.close();
     }

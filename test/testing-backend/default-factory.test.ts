@@ -14,7 +14,7 @@ describe('createInMemoryBackend as the process-wide default', () => {
     const seen: unknown[] = [];
     const worker = new Worker('plain', async (job) => seen.push(job.data), { connection: {} });
     await queue.add('x', { n: 1 }, { delay: 100 });
-    await clock.runUntilIdle();
+    await clock.runForegroundTimers();
     expect(seen).toEqual([{ n: 1 }]);
     expect(factory.store.queueNames()).toEqual(['bull:plain']);
     await worker.close();

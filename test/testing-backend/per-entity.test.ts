@@ -20,7 +20,7 @@ describe('in-memory backend: one queue + one worker per entity', () => {
       });
       for (let seq = 0; seq < 5; seq++) await q.add('step', { seq });
     }
-    await w.clock.runUntilIdle();
+    await w.clock.runForegroundTimers();
     for (const id of entities) {
       const r = runs.get(id)!;
       expect(r.map((x) => x.seq)).toEqual([0, 1, 2, 3, 4]);

@@ -14,7 +14,7 @@ describe('InMemoryQueueDriver', () => {
     }, { prefix: 'aq-test', concurrency: 1 });
     await queue.add('first', {}, { delay: 250 });
     await queue.add('second', {});
-    await clock.runUntilIdle();
+    await clock.runForegroundTimers();
     expect(seen).toEqual(['second', 'first']);
     expect(driver.store.queueNames()).toEqual(['aq-test:order-1-queue']);
     await worker.close();

@@ -57,19 +57,19 @@ describe('TestClock', () => {
     await done;
   });
 
-  it('runUntilIdle advances through ref timers, ignores unref ones, and fails clearly when it cannot settle', async () => {
+  it('runForegroundTimers advances through ref timers, ignores unref ones, and fails clearly when it cannot settle', async () => {
     const clock = new TestClock({ start: 0 });
     let fired = 0;
     clock.setTimeout(() => fired++, 5000);
     clock.setTimeout(() => fired++, 1_000_000, { unref: true });
-    await clock.runUntilIdle();
+    await clock.runForegroundTimers();
     expect(fired).toBe(1);
     expect(clock.now()).toBe(5000);
     expect(clock.pending()).toMatchObject([{ unref: true, inMs: 995_000 }]);
 
     const busy = new TestClock({ start: 0 });
     busy.setInterval(() => {}, 1000, { label: 'heartbeat' });
-    await expect(busy.runUntilIdle({ maxMs: 10_000 })).rejects.toThrow(/not idle after .*heartbeat/);
+    await expect(busy.runForegroundTimers({ maxMs: 10_000 })).rejects.toThrow(/foreground timers left after .*heartbeat/);
   });
 
   it('sleep resolves only when the clock reaches it', async () => {

@@ -36,7 +36,7 @@ describe('AtomicQueuesTestHarness history', () => {
       if (++calls === 1) throw new Error('flaky');
     });
     const a = await queues.addJob(queueName, 'charge', { seq: 0 }, { attempts: 2, backoff: { type: 'fixed', delay: 1000 } });
-    const history = await harness.drain();
+    const history = await harness.runUntilIdle();
     const base = { entityType: 'order', entityId: 'o1', queue: queueName, jobId: a.id, jobName: 'charge', seq: 0, worker: 'order-o1-worker', node: expect.any(String) };
     expect(history).toEqual<JobExecution[]>([
       { ...base, attempt: 1, start: t0, end: t0 + 40, outcome: 'failed', error: 'flaky' },

@@ -6,7 +6,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   ATOMIC_QUEUES_CLOCK,
   ATOMIC_QUEUES_CONFIG,
-  ATOMIC_QUEUES_QUEUE_DRIVER,
   AtomicQueuesConfigError,
   CronManagerService,
   IndexManagerService,
@@ -14,7 +13,6 @@ import {
   JobProcessorRegistry,
   QueueManagerService,
   ResourceLockService,
-  SystemClock,
   WorkerManagerService,
   entityWorkerName,
   type ResolvedAtomicQueuesConfig,
@@ -26,6 +24,9 @@ import {
   InMemoryQueueDriver,
   TestClock,
 } from '@nestjs/atomic-queues/testing';
+// Internals the testing module replaces (not part of the public API).
+import { SystemClock } from '../../src/ports/clock.js';
+import { ATOMIC_QUEUES_QUEUE_DRIVER } from '../../src/ports/queue-driver.js';
 
 class RecordStep {
   constructor(readonly orderId: string, readonly step: string) {}

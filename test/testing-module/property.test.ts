@@ -7,7 +7,7 @@ import {
   createTestingModuleSystem,
   type JobStreamOptions,
   type TestingModuleSystem,
-} from '@nestjs/atomic-queues/testing';
+} from '@nestjs/atomic-queues/testing/property';
 
 /** Interleaved streams over 3 entities with planned failures (in-place retries), processing delays and crashes. */
 const STREAMS: JobStreamOptions = { entities: 3, jobsPerEntity: 4, failures: 1, retries: 1, delays: 30, crashes: 1, maxAdvanceMs: 60 };

@@ -648,7 +648,7 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   /**
    * The blocking "wait for next job": resolves at once when a job can be taken, else when one becomes available
    * (in-process notify) or after `blockTimeout` seconds of clock time (an unref'd timer, so idle workers never
-   * keep `TestClock.runUntilIdle` busy). `disconnectBlocking()` rejects it with ConnectionClosedError, as a
+   * keep `TestClock.runForegroundTimers` busy). `disconnectBlocking()` rejects it with ConnectionClosedError, as a
    * closed Redis connection would.
    */
   async waitForJob(blockTimeout: number): Promise<{ member: string; score: number } | null> {

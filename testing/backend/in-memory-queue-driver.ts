@@ -1,4 +1,6 @@
 import { withBackend, type Processor, type Queue, type Worker } from 'bullmq';
+import type { JobWaiter } from '../../src/engine/job-waiter.js';
+import { withJobWaiter } from '../../src/engine/worker-backend.js';
 import type { Clock } from '../../src/ports/clock.js';
 import type { DriverQueueOptions, DriverWorkerOptions, QueueDriver } from '../../src/ports/queue-driver.js';
 import { createInMemoryBackend } from './create-in-memory-backend.js';
@@ -13,9 +15,11 @@ export class InMemoryQueueDriver implements QueueDriver {
   readonly kind = 'memory' as const;
   readonly store: InMemoryQueueStore;
   private readonly classes: ReturnType<typeof withBackend>;
+  private readonly factory: ReturnType<typeof createInMemoryBackend>;
 
   constructor(options: { store?: InMemoryQueueStore; clock?: Clock } = {}) {
     const factory = createInMemoryBackend(options);
+    this.factory = factory;
     this.store = factory.store;
     this.classes = withBackend(factory) as unknown as ReturnType<typeof withBackend>;
   }
@@ -24,8 +28,17 @@ export class InMemoryQueueDriver implements QueueDriver {
     return new this.classes.Queue(name, { ...options, connection: {} }) as unknown as Queue;
   }
 
-  createWorker(name: string, processor: Processor, options: DriverWorkerOptions): Worker {
-    return new this.classes.Worker(name, processor, { ...options, connection: {} }) as unknown as Worker;
+  /**
+   * With a `waiter` (entity workers), the engine wakes the worker as on Redis; the in-memory backend's own
+   * in-process wake-up is raced beside it, so adds that bypass the module are seen at once too.
+   */
+  createWorker(name: string, processor: Processor, options: DriverWorkerOptions, waiter?: JobWaiter): Worker {
+    if (!waiter) return new this.classes.Worker(name, processor, { ...options, connection: {} }) as unknown as Worker;
+    const factory = this.factory;
+    const Ctor = this.classes.Worker as unknown as new (...args: unknown[]) => Worker;
+    return new Ctor(name, processor, { ...options, connection: {} }, (n: string, o: never, f: never) =>
+      withJobWaiter(factory(n, o, f), waiter, { raceBase: true }),
+    );
   }
 
   async close(): Promise<void> {

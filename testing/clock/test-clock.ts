@@ -2,13 +2,13 @@ import type { Clock, ClockTimer } from '../../src/ports/clock.js';
 
 /**
  * Extra timer options understood by {@link TestClock}. `unref: true` marks a "background" timer, like Node's
- * `timer.unref()`: it fires normally when the clock passes its due time, but it does not keep
- * {@link TestClock.runUntilIdle} busy (idle workers' block timeouts, lock renewal, stalled checks).
+ * `timer.unref()`: it fires normally when the clock passes its due time, but {@link TestClock.runForegroundTimers}
+ * does not wait for it (idle workers' block timeouts, lock renewal, stalled checks).
  * Other clocks ignore the third argument (SystemClock's timers are unref'd anyway).
  */
 export interface TestTimerOptions {
   unref?: boolean;
-  /** Shown by `pending()` to make a stuck `runUntilIdle` easy to read. */
+  /** Shown by `pending()` to make a stuck `runForegroundTimers` easy to read. */
   label?: string;
 }
 
@@ -45,8 +45,8 @@ export interface TestClockOptions {
   settleTurns?: number;
 }
 
-export interface RunUntilIdleOptions {
-  /** Most clock time runUntilIdle may advance before giving up. Default 1 hour. */
+export interface RunForegroundTimersOptions {
+  /** Most clock time runForegroundTimers may advance before giving up. Default 1 hour. */
   maxMs?: number;
   /** Most timer callbacks it may run before giving up. Default 100,000. */
   maxSteps?: number;
@@ -68,7 +68,7 @@ const realSetImmediate = globalThis.setImmediate;
 const MAX_STEPS_PER_ADVANCE = 1_000_000;
 
 /**
- * Deterministic clock: time only moves in `advance` / `runUntilIdle`. Timers due at the same time run in the
+ * Deterministic clock: time only moves in `advance` / `advanceTo` / `runForegroundTimers`. Timers due at the same time run in the
  * order they were scheduled. Between timer callbacks the clock lets promise chains settle by draining
  * microtasks and yielding a few macrotask turns through the REAL `setImmediate` (I/O-free async code
  * completes; real sockets or real timers are not waited for).
@@ -147,7 +147,7 @@ export class TestClock implements TimerOptionsClock {
     if (target < this.current) {
       throw new Error(`TestClock.advanceTo: target ${target} is before now (${this.current})`);
     }
-    if (this.advancing) throw new Error('TestClock: advance/runUntilIdle called while another advance is running');
+    if (this.advancing) throw new Error('TestClock: advance/runForegroundTimers called while another advance is running');
     this.advancing = true;
     try {
       await this.settle();
@@ -171,10 +171,13 @@ export class TestClock implements TimerOptionsClock {
   }
 
   /**
-   * Advances from timer to timer until no ref'd timer is left (unref'd background timers due earlier still run).
+   * Advances from timer to timer until no foreground (ref'd) timer is left; background (`unref`) timers due
+   * earlier still run on the way. This is about timers only: the module's own timers are background timers,
+   * so with an AtomicQueuesTestingModule this returns at once even while jobs are pending. To run JOBS until
+   * none is pending, call `harness.runUntilIdle()`.
    * Throws, listing the pending timers, if that needs more than `maxMs` of clock time or `maxSteps` callbacks.
    */
-  async runUntilIdle(options: RunUntilIdleOptions = {}): Promise<void> {
+  async runForegroundTimers(options: RunForegroundTimersOptions = {}): Promise<void> {
     const maxMs = options.maxMs ?? 3_600_000;
     const maxSteps = options.maxSteps ?? 100_000;
     const deadline = this.current + maxMs;
@@ -184,7 +187,7 @@ export class TestClock implements TimerOptionsClock {
       if (!next) return;
       if (next.due > deadline || steps >= maxSteps) {
         throw new Error(
-          `TestClock.runUntilIdle: not idle after ${steps} steps / ${maxMs} ms of clock time ` +
+          `TestClock.runForegroundTimers: foreground timers left after ${steps} steps / ${maxMs} ms of clock time ` +
             `(options.maxMs=${maxMs}, options.maxSteps=${maxSteps}); pending timers: ${this.describePending()}`,
         );
       }

@@ -87,7 +87,7 @@ export async function createTestingModuleSystem(scenario: JobStreamScenario, opt
       const name = entityWorkerName(entity.entityType, entity.entityId);
       if (workers.getLocalWorkerNames().includes(name)) await harness.crashWorker(name);
     },
-    drain: () => harness.runUntilIdle().then(() => undefined),
+    runUntilIdle: () => harness.runUntilIdle().then(() => undefined),
     history: () => harness.history(),
     now: () => clock.now(),
     close: () => app.close(),

@@ -10,7 +10,6 @@ import { TestClock } from '../clock/test-clock.js';
 import { describeExecution } from '../checkers/common.js';
 import { formatHistoryCheck, type HistoryCheckResult } from '../checkers/history-check.js';
 import type { EnqueuedJob, JobExecution } from '../history.js';
-import { crashLocalWorker } from './crash.js';
 import { AtomicQueuesHarnessError } from './errors.js';
 import { FAILED_FOR_GOOD, checkHarnessRun, type JobFate } from './harness-check.js';
 import { HarnessHistory } from './harness-history.js';
@@ -135,11 +134,12 @@ export class AtomicQueuesTestHarness implements OnModuleDestroy {
   }
 
   /**
-   * Runs the engine until no job is waiting, prioritized, delayed or active: on a TestClock time jumps from timer
-   * to timer (retries' backoffs, delays, heartbeats, cron ticks, lock expiry), on other clocks it polls. Throws,
-   * listing the jobs left, when that takes more than `maxMs`.
+   * Runs the engine until no job is waiting, prioritized, delayed or active, and returns the history: on a
+   * TestClock time jumps from timer to timer (retries' backoffs, delays, heartbeats, cron ticks, lock expiry),
+   * on other clocks it polls. Throws, listing the jobs left, when that takes more than `maxMs`. Nothing is
+   * removed (unlike BullMQ's `queue.drain()`, which deletes waiting jobs).
    */
-  async runUntilIdle(options: HarnessRunOptions = {}): Promise<void> {
+  async runUntilIdle(options: HarnessRunOptions = {}): Promise<JobExecution[]> {
     const test = this.clockPort instanceof TestClock ? this.clockPort : undefined;
     const maxMs = options.maxMs ?? (test ? 600_000 : 10_000);
     if (!Number.isFinite(maxMs) || maxMs < 0) throw new AtomicQueuesHarnessError(`runUntilIdle: options.maxMs must be a finite number >= 0, got ${maxMs}`);
@@ -149,7 +149,7 @@ export class AtomicQueuesTestHarness implements OnModuleDestroy {
       if (test) await test.settle();
       await this.log.settled();
       const left = this.pendingJobs();
-      if (left.length === 0) return;
+      if (left.length === 0) return this.history();
       const next = test ? test.pending()[0] : undefined;
       const due = test ? next?.due : this.clockPort.now() + 5;
       if (due === undefined || due > deadline) {
@@ -164,21 +164,20 @@ export class AtomicQueuesTestHarness implements OnModuleDestroy {
     }
   }
 
-  /** `runUntilIdle()`, then the history. */
-  async drain(options: HarnessRunOptions = {}): Promise<JobExecution[]> {
-    await this.runUntilIdle(options);
-    return this.history();
-  }
-
   /**
    * The worker's node "dies": heartbeat refreshes stop (the heartbeat expires after heartbeatTTL on the clock), no
    * graceful close, no release; its in-flight attempt is recorded as 'crashed' and its job is recovered as stalled
    * once its lock expires. The service forgets the worker, so the cron (or createWorker) can start a replacement.
    */
   async crashWorker(workerName: string): Promise<void> {
+    if (!this.workers.getLocalWorkerNames().includes(workerName)) {
+      const live = this.workers.getLocalWorkerNames().join(', ') || 'none';
+      throw new AtomicQueuesHarnessError(`crashWorker('${workerName}'): no live worker of that name on this node; live workers: ${live}`);
+    }
     const incarnation = `${workerName}#crashed-${++this.crashes}`;
     this.deadIncarnations.add(incarnation);
-    const killed = crashLocalWorker(this.workers, workerName, incarnation); // its synchronous part already ran
+    // The worker service's failure-injection seam; its synchronous part (the worker is gone) already ran.
+    const killed = this.workers.crashLocalWorker(workerName, { incarnation });
     this.log.crash(this.config.nodeId, workerName);
     await killed;
   }

@@ -98,7 +98,7 @@ export class SimulatedEngine implements AtomicQueueSystem {
     this.dispatch(state);
   }
 
-  drain(): void {
+  runUntilIdle(): void {
     this.runUntil(Infinity);
   }
 

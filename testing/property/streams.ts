@@ -1,4 +1,5 @@
-import fc from 'fast-check';
+import type * as FastCheck from 'fast-check';
+import { fc } from './fast-check.js';
 import { entityKey } from '../history.js';
 
 export interface EntityRef {
@@ -75,7 +76,7 @@ type RawOp =
  * Interleaved multi-entity job streams: a schedule of enqueues (per-entity seq 0, 1, 2, … in schedule order), time
  * advances and worker crashes. Shrinks towards fewer ops, fewer failures and shorter durations.
  */
-export function arbEntityJobStreams(options: JobStreamOptions = {}): fc.Arbitrary<JobStreamScenario> {
+export function arbEntityJobStreams(options: JobStreamOptions = {}): FastCheck.Arbitrary<JobStreamScenario> {
   const entities = nonNegativeInt('entities', options.entities, 3, 1);
   const jobsPerEntity = nonNegativeInt('jobsPerEntity', options.jobsPerEntity, 5, 1);
   const failures = nonNegativeInt('failures', options.failures, 0);
@@ -95,7 +96,7 @@ export function arbEntityJobStreams(options: JobStreamOptions = {}): fc.Arbitrar
   });
   const advance = fc.record({ op: fc.constant('advance' as const), ms: fc.nat({ max: maxAdvanceMs }) });
   const crash = fc.record({ op: fc.constant('crash' as const), entity });
-  const choices: fc.WeightedArbitrary<RawOp>[] = [
+  const choices: FastCheck.WeightedArbitrary<RawOp>[] = [
     { arbitrary: enqueue, weight: 4 },
     { arbitrary: advance, weight: 2 },
     ...(crashes > 0 ? [{ arbitrary: crash, weight: 1 }] : []),

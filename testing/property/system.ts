@@ -12,7 +12,7 @@ export interface AtomicQueueSystem {
   advance(ms: number): MaybePromise<void>;
   crash(entity: EntityRef): MaybePromise<void>;
   /** Runs until every enqueued job has settled (completed or failed for good). */
-  drain(): MaybePromise<void>;
+  runUntilIdle(): MaybePromise<void>;
   history(): MaybePromise<JobExecution[]>;
   /** Current time, stamped on enqueued jobs when available. */
   now?(): number;
@@ -23,7 +23,7 @@ export interface ScenarioRun {
   history: JobExecution[];
 }
 
-/** Plays the scenario's ops in order, drains, and returns what was enqueued and the execution history. */
+/** Plays the scenario's ops in order, runs until idle, and returns what was enqueued and the execution history. */
 export async function runScenario(system: AtomicQueueSystem, scenario: JobStreamScenario): Promise<ScenarioRun> {
   const enqueued: EnqueuedJob[] = [];
   for (const op of scenario.ops) {
@@ -34,6 +34,6 @@ export async function runScenario(system: AtomicQueueSystem, scenario: JobStream
     } else if (op.op === 'advance') await system.advance(op.ms);
     else await system.crash(op.entity);
   }
-  await system.drain();
+  await system.runUntilIdle();
   return { enqueued, history: await system.history() };
 }

@@ -1,7 +1,6 @@
-import { createRequire } from 'node:module';
-import RedisMock from 'ioredis-mock';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../src/ports/clock.js';
+import { RedisMock, requireFromIoredisMock } from './ioredis-mock.js';
 import { installLuaScripting } from './lua/scripting.js';
 
 /**
@@ -51,8 +50,7 @@ const LeanRedisMock: RedisMockClass = (() => {
   const Base = RedisMock as unknown as RedisMockClass & { prototype: { _initCommands?: () => void } };
   let commandList: { list?: unknown };
   try {
-    const requireFromMock = createRequire(createRequire(import.meta.url).resolve('ioredis-mock'));
-    commandList = requireFromMock('../data/command-list.json') as { list?: unknown };
+    commandList = requireFromIoredisMock('../data/command-list.json') as { list?: unknown };
   } catch {
     return Base;
   }

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { requireFromIoredisMock } from '../ioredis-mock.js';
 
 /**
  * The fengari (Lua 5.3 in JS) that ioredis-mock itself uses, resolved THROUGH ioredis-mock so this package needs
@@ -62,6 +62,4 @@ export interface Fengari {
   to_luastring(s: string): LuaString;
 }
 
-const requireFromMock = createRequire(createRequire(import.meta.url).resolve('ioredis-mock'));
-
-export const fengari = requireFromMock('fengari') as Fengari;
+export const fengari = requireFromIoredisMock('fengari') as Fengari;

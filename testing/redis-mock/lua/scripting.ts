@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import RedisMock from 'ioredis-mock';
 import type { Redis } from 'ioredis';
+import { RedisMock } from '../ioredis-mock.js';
 import { sharedLuaScriptEngine, statusReply, type LuaScriptEngine, type ScriptArg } from './engine.js';
 
 /**
