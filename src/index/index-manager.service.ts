@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ATOMIC_QUEUES_CONFIG, type ResolvedAtomicQueuesConfig } from '../config/atomic-queues-config.js';
-import { keys } from '../config/keys.js';
+import { entityQueueName, keys } from '../config/keys.js';
 import { ATOMIC_QUEUES_CLOCK, type Clock } from '../ports/clock.js';
 import { ATOMIC_QUEUES_REDIS, type RedisClient } from '../ports/redis.js';
 import { AtomicQueuesValidationError } from '../errors.js';
@@ -69,7 +69,8 @@ export class IndexManagerService {
     return out;
   }
 
-  async indexEntityQueue(entityType: string, entityId: string, queueName: string): Promise<void> {
+  /** Records the entity's queue; `queueName` defaults to the entity queue's name (`${entityType}-${entityId}-queue`). */
+  async indexEntityQueue(entityType: string, entityId: string, queueName = entityQueueName(entityType, entityId)): Promise<void> {
     assertEntity(entityType, entityId);
     assertName('queueName', queueName);
     await this.redis
