@@ -2,7 +2,7 @@
 // order checks fail when they should.
 import { describe, expect, it } from 'vitest';
 import { checkOrderExecutions, makeOrders, type OrderExecution } from '../../scripts/design-client/app/order-checks.js';
-import { extractInstallCommand, extractSnippet } from './design-client/snippets.js';
+import { extractInstallCommands, extractSnippet } from './design-client/snippets.js';
 import { compileErrorsByFile } from './design-client/fresh-app.js';
 import { checkTwoNodeRun, type TwoNodeRun } from './design-client/two-nodes.js';
 
@@ -11,6 +11,7 @@ const DOC = [
   '## Installation',
   '```bash',
   'npm install @nestjs/atomic-queues bullmq ioredis',
+  'npm install -D ioredis-mock    # for tests',
   '```',
   '### 3. Register Job Processors',
   'Some text.',
@@ -36,8 +37,11 @@ describe('extractSnippet', () => {
     expect(() => extractSnippet(DOC, '### 6. Missing', 'doc.md')).toThrow('doc.md has no heading "### 6. Missing"');
   });
 
-  it('reads the npm install line', () => {
-    expect(extractInstallCommand(DOC)).toEqual(['install', '@nestjs/atomic-queues', 'bullmq', 'ioredis']);
+  it('reads the npm install lines, comments dropped', () => {
+    expect(extractInstallCommands(DOC)).toEqual([
+      ['install', '@nestjs/atomic-queues', 'bullmq', 'ioredis'],
+      ['install', '-D', 'ioredis-mock'],
+    ]);
   });
 });
 

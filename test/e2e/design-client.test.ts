@@ -20,9 +20,9 @@ describe('a client written from the design document alone (packed tarball, fresh
 
   afterAll(() => app?.remove());
 
-  it("the design's install line installs versions inside the package's peer ranges", () => {
-    // The line is `npm install @nestjs/atomic-queues bullmq ioredis`: unpinned, so it takes each peer's latest.
-    expect(app.peerProblems, `npm ${app.installs[0].join(' ')}`).toEqual([]);
+  it("the README's install line installs versions inside the package's peer ranges", () => {
+    // An unpinned name takes the latest version, which may be outside the range the package declares.
+    expect(app.peerProblems, `npm ${app.installs[0].join(' ')} (from ${app.installSource})`).toEqual([]);
   });
 
   // tsc over the fresh app: strict, experimentalDecorators, emitDecoratorMetadata. The JS is emitted either way.

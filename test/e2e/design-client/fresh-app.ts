@@ -6,7 +6,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { extractInstallCommand, extractSnippet } from './snippets.js';
+import { extractInstallCommands, extractSnippet } from './snippets.js';
 import { cleanEnv, run, runOk, type RunResult } from './process.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -77,12 +77,13 @@ export function compileErrorsByFile(output: string): Map<string, string[]> {
 }
 
 /**
- * Installed beside the design's install line: what the snippets import that the line leaves out (CQRS, config),
- * and for the tests what `@nestjs/atomic-queues/testing` and Test.createTestingModule need. No fast-check: plain
- * tests must not need it (only `@nestjs/atomic-queues/testing/property` loads it).
+ * Installed after the README's install lines when they leave them out: what the snippets import (CQRS, config),
+ * and for the tests what Test.createTestingModule needs.
  */
 export const SNIPPET_PACKAGES = ['@nestjs/cqrs', '@nestjs/config'];
-export const TEST_PACKAGES = ['@nestjs/testing', 'ioredis-mock', '@types/node'];
+export const TEST_PACKAGES = ['@nestjs/testing', '@types/node'];
+/** Install lines made only of these are skipped: plain tests must not need fast-check (property checks only). */
+export const PROPERTY_ONLY_PACKAGES = ['fast-check'];
 
 const APP_TSCONFIG = {
   compilerOptions: {
@@ -105,9 +106,11 @@ export interface FreshApp {
   root: string;
   dir: string;
   tarball: string;
+  /** Where the install lines come from: the README in the tarball when it has "## Installation", else the design. */
+  installSource: string;
   /** The install commands as run (argv after `npm`). */
   installs: string[][];
-  /** Packages the design's install line installed outside the package's peer ranges (then reinstalled in range). */
+  /** Packages the first install line installed outside the package's peer ranges (then reinstalled in range). */
   peerProblems: PeerProblem[];
   /** tsc over the app: code 0 and no output when every snippet type-checks. The JS is emitted either way. */
   compile: RunResult;
@@ -139,9 +142,9 @@ export async function packPackage(root: string, log: (line: string) => void, pac
 }
 
 export async function createFreshApp(options: FreshAppOptions = {}): Promise<FreshApp> {
-  const lines: string[] = [];
+  const logLines: string[] = [];
   const log = (line: string) => {
-    lines.push(line);
+    logLines.push(line);
     options.log?.(line);
   };
   const designPath = options.designPath ?? DESIGN_PATH;
@@ -153,37 +156,46 @@ export async function createFreshApp(options: FreshAppOptions = {}): Promise<Fre
     // Read everything from the design first: a missing heading fails before any install.
     const snippets = SNIPPET_FILES.map((s) => ({ ...s, code: extractSnippet(design, s.heading, designPath) }));
     const fragments = FRAGMENT_FILES.map((s) => ({ ...s, code: extractSnippet(design, s.heading, designPath) }));
-    const readmeInstall = extractInstallCommand(design, '## Installation', designPath);
-    if (!readmeInstall.includes('@nestjs/atomic-queues')) {
-      throw new Error(`${designPath}: the install line "npm ${readmeInstall.join(' ')}" does not install @nestjs/atomic-queues`);
-    }
-
     const tarball = await packPackage(root, log, options.packageRoot ?? process.env.AQ_DESIGN_CLIENT_PACKAGE ?? REPO_ROOT);
     const dir = join(root, 'app');
     mkdirSync(join(dir, 'src'), { recursive: true });
     writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: 'design-client', private: true, type: 'module' }, null, 2)}\n`);
 
-    // The design's install line with the tarball in place of the registry name, then what it leaves out.
+    // The install lines of the README in the tarball (what a user reads on npm), else the design's; the tarball
+    // in place of the registry name; then what they leave out.
+    const readme = readFileSync(join(root, 'package', 'README.md'), 'utf8');
+    const fromReadme = /^## Installation\s*$/m.test(readme);
+    const installSource = fromReadme ? 'README.md (in the tarball)' : designPath;
+    const lines = extractInstallCommands(fromReadme ? readme : design, '## Installation', installSource).filter(
+      (args) => !args.filter((a) => !a.startsWith('-') && a !== 'install' && a !== 'i').every((name) => PROPERTY_ONLY_PACKAGES.includes(name)),
+    );
+    if (!lines[0]?.includes('@nestjs/atomic-queues')) {
+      throw new Error(`${installSource}: the first install line "npm ${lines[0]?.join(' ')}" does not install @nestjs/atomic-queues`);
+    }
+    const named = new Set(lines.flat());
+    const missing = (names: string[]) => names.filter((name) => !named.has(name));
+    const installs = [
+      lines[0].map((arg) => (arg === '@nestjs/atomic-queues' ? tarball : arg)),
+      ...lines.slice(1),
+      ...(missing(SNIPPET_PACKAGES).length ? [['install', ...missing(SNIPPET_PACKAGES)]] : []),
+      ...(missing(TEST_PACKAGES).length ? [['install', '--save-dev', ...missing(TEST_PACKAGES)]] : []),
+    ];
     // --prefer-offline: reruns take packages from npm's cache (~/.npm) without asking the registry again.
     const npmFlags = ['--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'];
-    const installs = [
-      [...readmeInstall.map((arg) => (arg === '@nestjs/atomic-queues' ? tarball : arg)), ...SNIPPET_PACKAGES],
-      ['install', '--save-dev', ...TEST_PACKAGES],
-    ];
     const npm = async (args: string[]) => {
       const result = await runOk('npm', [...args, ...npmFlags], { cwd: dir, env: cleanEnv(), timeoutMs: 600_000 });
       log(`npm ${args.join(' ')} (${result.ms} ms)`);
     };
+    log(`install lines from ${installSource}`);
     await npm(installs[0]);
-    // npm lets the line install a peer outside the package's range (it reports it only in `npm ls`, and refuses
-    // the next install). Record that, then install the range the package declares, as npm's error tells a user to.
+    // npm lets an unpinned line install a peer outside the package's range (it reports it only in `npm ls`, and
+    // refuses later installs). Record that, then install the range the package declares, as npm's error tells a user to.
     const peerProblems = await invalidPeers(dir);
     if (peerProblems.length) {
-      log(`the install line left invalid peers: ${peerProblems.map((p) => `${p.name}@${p.version} (package wants ${p.range})`).join(', ')}`);
+      log(`the first install line left invalid peers: ${peerProblems.map((p) => `${p.name}@${p.version} (package wants ${p.range})`).join(', ')}`);
       installs.splice(1, 0, ['install', ...peerProblems.map((p) => `${p.name}@${p.range}`)]);
-      await npm(installs[1]);
     }
-    await npm(installs[installs.length - 1]);
+    for (const args of installs.slice(1)) await npm(args);
     log(`installed: ${installedVersions(dir)}`);
 
     for (const s of snippets) {
@@ -196,7 +208,7 @@ export async function createFreshApp(options: FreshAppOptions = {}): Promise<Fre
 
     const compile = await run(TSC, ['-p', 'tsconfig.json'], { cwd: dir, timeoutMs: 180_000 });
     log(`tsc: exit ${compile.code} (${compile.ms} ms)${compile.output ? `\n${compile.output}` : ''}`);
-    return { root, dir, tarball, installs, peerProblems, compile, log: lines, remove };
+    return { root, dir, tarball, installSource, installs, peerProblems, compile, log: logLines, remove };
   } catch (err) {
     remove();
     throw err;

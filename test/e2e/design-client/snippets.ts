@@ -19,10 +19,10 @@ export function extractSnippet(markdown: string, heading: string, source = 'the 
   throw new Error(`${source}: the section "${heading}" has no code block`);
 }
 
-/** The `npm install …` line of the section `heading` (default "## Installation"), as argv after `npm`. */
-export function extractInstallCommand(markdown: string, heading = '## Installation', source = 'the design'): string[] {
+/** The `npm install …` lines of the section `heading` (default "## Installation"), each as argv after `npm`, comments dropped. */
+export function extractInstallCommands(markdown: string, heading = '## Installation', source = 'the design'): string[][] {
   const block = extractSnippet(markdown, heading, source);
-  const line = block.split('\n').find((l) => /^\s*npm (install|i)\s/.test(l));
-  if (!line) throw new Error(`${source}: the block under "${heading}" has no "npm install" line:\n${block}`);
-  return line.trim().split(/\s+/).slice(1);
+  const lines = block.split('\n').filter((l) => /^\s*npm (install|i)\s/.test(l));
+  if (!lines.length) throw new Error(`${source}: the block under "${heading}" has no "npm install" line:\n${block}`);
+  return lines.map((line) => line.replace(/\s#.*$/, '').trim().split(/\s+/).slice(1));
 }
