@@ -1,5 +1,5 @@
 // Builds the client a new user would write from the design document: the package packed to a tarball, a fresh
-// app in a temp dir, the design's install line, the design's snippets written VERBATIM (only the glue a user must
+// app in a temp dir, the README's install lines (the design's when the README has none), the design's snippets written VERBATIM (only the glue a user must
 // add beside them: missing imports, the commands, a module listing the providers, a main.ts), compiled with this
 // project's TypeScript.
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
