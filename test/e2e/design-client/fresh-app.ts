@@ -1,7 +1,7 @@
 // Builds the client a new user would write from the design document: the package packed to a tarball, a fresh
-// app in a temp dir, the README's install lines (the design's when the README has none), the design's snippets written VERBATIM (only the glue a user must
-// add beside them: missing imports, the commands, a module listing the providers, a main.ts), compiled with this
-// project's TypeScript.
+// app in a temp dir, the README's install lines (the design's when the README has none), the design's snippets
+// written VERBATIM (only the glue a user must add beside them: missing imports, the commands, a module listing the
+// providers, a main.ts), compiled with this project's TypeScript.
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
