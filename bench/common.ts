@@ -53,13 +53,18 @@ export async function connectionsOfThisProcess(redisUrl: string): Promise<{ tota
   return { total: mine?.total ?? 0, byName: mine?.byName ?? {} };
 }
 
-/** This process's Redis connections every 250 ms until `until` settles: the sample with the most of them. */
-export async function peakConnections(redisUrl: string, until: Promise<unknown>): Promise<{ total: number; byName: Record<string, number> }> {
+type Connections = { total: number; byName: Record<string, number> };
+
+/**
+ * This process's Redis connections every 250 ms until `until` settles: the sample with the most of them, counted
+ * by `measure` (default: all of them; e.g. only one client name's).
+ */
+export async function peakConnections(redisUrl: string, until: Promise<unknown>, measure: (c: Connections) => number = (c) => c.total): Promise<Connections> {
   const settled = until.then(() => true, () => true);
   let peak = await connectionsOfThisProcess(redisUrl);
   while (!(await Promise.race([settled, new Promise<boolean>((r) => setTimeout(() => r(false), 250))]))) {
     const now = await connectionsOfThisProcess(redisUrl);
-    if (now.total > peak.total) peak = now;
+    if (measure(now) > measure(peak)) peak = now;
   }
   return peak;
 }

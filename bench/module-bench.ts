@@ -66,8 +66,11 @@ export class ModuleBench {
     return result.created;
   }
 
-  /** Lets the module's cron (re)start workers of `entityType` for entities with pending jobs, as an app does. */
-  private registerWithCron(entityType: string, processorOf: (entityId: string) => (job: Job) => unknown): void {
+  /**
+   * Registers `entityType` as an app does: the engine's dispatcher starts a worker for each entity with work as
+   * soon as it is ready (no cron tick), the cron stays as the safety net.
+   */
+  private registerEntityType(entityType: string, processorOf: (entityId: string) => (job: Job) => unknown): void {
     this.cron.registerEntityType({
       entityType,
       maxWorkersPerEntity: 1,
@@ -101,9 +104,8 @@ export class ModuleBench {
       progress.hit();
     };
     const started = performance.now();
-    // Every worker is started at once; the cron restarts any that loses its heartbeat under load.
-    this.registerWithCron(entityType, processorOf);
-    await pool(ids, 64, async (id) => void (await this.spawn(entityType, id, processorOf(id))));
+    // As an app does: the dispatcher takes every ready entity (up to engine.maxActiveEntitiesPerNode at once).
+    this.registerEntityType(entityType, processorOf);
     // Workers connect lazily: sample the connections while the jobs run and keep the peak.
     const peak = peakConnections(this.redisUrl, progress.done);
     await progress.done;
@@ -129,7 +131,7 @@ export class ModuleBench {
    * module's cron (`registerEntityType`) or right after the enqueue (`explicit`). Latency = enqueue call →
    * processor start.
    */
-  async newEntityLatency(entityType: string, count: number, spacingMs: number, mode: 'cron' | 'explicit', timeoutMs: number): Promise<Distribution> {
+  async newEntityLatency(entityType: string, count: number, spacingMs: number, mode: 'engine' | 'explicit', timeoutMs: number): Promise<Distribution> {
     const enqueuedAt = new Map<string, number>();
     const latencies: number[] = [];
     const progress = countdown(count, timeoutMs, `new-entity latency (${mode})`);
@@ -137,7 +139,7 @@ export class ModuleBench {
       latencies.push(performance.now() - enqueuedAt.get(id)!);
       progress.hit();
     };
-    if (mode === 'cron') this.registerWithCron(entityType, processor);
+    if (mode === 'engine') this.registerEntityType(entityType, processor);
     const ids = Array.from({ length: count }, (_, i) => `n${i}`);
     const adds: Promise<void>[] = [];
     for (const id of ids) {
@@ -154,5 +156,61 @@ export class ModuleBench {
     await progress.done;
     await this.closeAll(entityType, ids);
     return distribution(latencies);
+  }
+
+  /**
+   * Fairness (P8): entity `hot` gets `hotJobs` jobs and starts; then `coldEntities` never-seen entities get
+   * `coldJobs` jobs each, one entity every `spacingMs`, while the hot one still has a backlog. Workers are spawned as
+   * in `newEntityLatency` (`mode`). Latency of every cold job = its enqueue call → its processor start.
+   * `hotLeftWhenColdDone`: hot jobs still queued when the last cold job started (> 0: the cold ones did not wait for it).
+   */
+  async fairness(
+    entityType: string,
+    hotJobs: number,
+    coldEntities: number,
+    coldJobs: number,
+    spacingMs: number,
+    mode: 'engine' | 'explicit',
+    timeoutMs: number,
+  ): Promise<{ cold: Distribution; hotLeftWhenColdDone: number }> {
+    const hot = await this.queues.getOrCreateEntityQueue(entityType, 'hot');
+    for (let seq = 0; seq < hotJobs; seq += 1) await this.queues.addJob(hot.name, 'bench', { seq });
+    const enqueuedAt = new Map<string, number>();
+    const latencies: number[] = [];
+    let hotDone = 0;
+    const progress = countdown(coldEntities * coldJobs, timeoutMs, `fairness cold jobs (${mode})`);
+    const hotProgress = countdown(hotJobs, timeoutMs, `fairness hot jobs (${mode})`);
+    const processorOf = (id: string) => (job: Job) => {
+      if (id === 'hot') {
+        hotDone += 1;
+        hotProgress.hit();
+        return;
+      }
+      latencies.push(performance.now() - enqueuedAt.get(`${id}#${(job.data as { seq: number }).seq}`)!);
+      progress.hit();
+    };
+    if (mode === 'engine') this.registerEntityType(entityType, processorOf);
+    else await this.spawn(entityType, 'hot', processorOf('hot'));
+    while (hotDone === 0) await new Promise((r) => setTimeout(r, 5)); // the hot entity is being served
+    const ids = Array.from({ length: coldEntities }, (_, i) => `c${i}`);
+    const adds: Promise<void>[] = [];
+    for (const id of ids) {
+      adds.push(
+        (async () => {
+          for (let seq = 0; seq < coldJobs; seq += 1) {
+            enqueuedAt.set(`${id}#${seq}`, performance.now());
+            await this.queues.addEntityJob(entityType, id, 'bench', { seq });
+          }
+          if (mode === 'explicit') await this.spawn(entityType, id, processorOf(id));
+        })(),
+      );
+      await new Promise((r) => setTimeout(r, spacingMs));
+    }
+    await Promise.all(adds);
+    await progress.done;
+    const hotLeftWhenColdDone = hotJobs - hotDone;
+    await hotProgress.done;
+    await this.closeAll(entityType, ['hot', ...ids]);
+    return { cold: distribution(latencies), hotLeftWhenColdDone };
   }
 }

@@ -1,5 +1,6 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import { distribution, type Distribution } from '../toolkit/report/stats.js';
 import { connectionOf, connectionsOfThisProcess, countdown, peakConnections, pool, throughput, type Throughput } from './common.js';
 
 /** Baselines on plain BullMQ. Jobs are added first; timing covers processing only (Workers start with the clock). */
@@ -91,5 +92,40 @@ export async function rawPerEntity(
     await pool(queues, 64, async (q) => void (await q.obliterate({ force: true }).catch(() => undefined)));
     await pool(queues, 64, (q) => q.close());
     connection.disconnect();
+  }
+}
+
+/** P4 reference: on a running Worker (concurrency 50), a job every `spacingMs`; latency = add call → processor start. */
+export async function rawLatency(redisUrl: string, prefix: string, count: number, spacingMs: number, timeoutMs: number): Promise<Distribution> {
+  const connection = connectionOf(redisUrl);
+  const name = 'raw-latency';
+  const queue = new Queue(name, { connection, prefix });
+  const enqueuedAt = new Map<number, number>();
+  const latencies: number[] = [];
+  const progress = countdown(count, timeoutMs, 'raw BullMQ enqueue → start');
+  const worker = new Worker(
+    name,
+    async (job: Job) => {
+      latencies.push(performance.now() - enqueuedAt.get((job.data as { seq: number }).seq)!);
+      progress.hit();
+    },
+    { connection, prefix, concurrency: 50, removeOnComplete: { count: 100 } },
+  );
+  try {
+    await worker.waitUntilReady();
+    await new Promise((r) => setTimeout(r, 200)); // the blocking connection is waiting for jobs
+    const adds: Promise<unknown>[] = [];
+    for (let seq = 0; seq < count; seq += 1) {
+      enqueuedAt.set(seq, performance.now());
+      adds.push(queue.add('bench', { seq }));
+      await new Promise((r) => setTimeout(r, spacingMs));
+    }
+    await Promise.all(adds);
+    await progress.done;
+    return distribution(latencies);
+  } finally {
+    await worker.close();
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
   }
 }

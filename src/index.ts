@@ -34,6 +34,7 @@ export {
 export { CronManagerService } from './cron/cron-manager.service.js';
 export type { CronEntityRef, CronTickError, CronTickReport, EntityTypeRegistration } from './cron/cron.types.js';
 export { IndexManagerService, type EntityWorkerState, type WorkerState } from './index/index-manager.service.js';
+export { IndexSweeperService, type IndexSweepError, type IndexSweepReport } from './index/index-sweeper.service.js';
 
 // Errors
 export {
@@ -54,6 +55,7 @@ export {
   type BackoffType,
   type DefaultJobOptionsConfig,
   type EngineConfig,
+  type IndexSweepConfig,
   type QueueDefaultsConfig,
   type ResolvedAtomicQueuesConfig,
   type ResolvedRedisConfig,

@@ -91,6 +91,28 @@ export interface QueueDefaultsConfig {
   defaultJobOptions?: DefaultJobOptionsConfig;
 }
 
+/**
+ * The index sweeper (IndexSweeperService), run on every node: repairs pending counts left by a process that died
+ * between a job's end and its unindex, and retires entities idle for `entityRetentionMs`.
+ */
+export interface IndexSweepConfig {
+  /** Sweep period, ms. 0 turns the periodic sweep off (`IndexSweeperService.sweep()` still works). Default 30000. */
+  interval?: number;
+  /** Entities examined per entity type and sweep (the sweep resumes where it stopped). Default 500. */
+  batchSize?: number;
+  /**
+   * An entity with no pending job, no live worker and an empty queue for this long (ms since its last job was
+   * indexed or finished) is retired: its BullMQ queue keys (kept completed/failed jobs included), index entries
+   * and cached Queue objects are removed. 0 never retires. Default 3600000 (1 hour).
+   */
+  entityRetentionMs?: number;
+  /**
+   * An indexed job id whose BullMQ job does not exist (removed on completion, or not added yet: jobs are indexed
+   * just before they are added) is unindexed only once it was indexed at least this long ago. Default 60000.
+   */
+  missingJobGraceMs?: number;
+}
+
 export interface AtomicQueuesConfig {
   redis: AtomicQueuesRedisConfig;
   workerDefaults?: WorkerDefaultsConfig;
@@ -109,6 +131,8 @@ export interface AtomicQueuesConfig {
   maxJobDataBytes?: number;
   /** The entity engine (dispatcher, slots, idle release). */
   engine?: EngineConfig;
+  /** Index repair and retirement of idle entities; see IndexSweepConfig. */
+  indexSweep?: IndexSweepConfig;
 }
 
 export interface ResolvedAtomicQueuesConfig {
@@ -122,6 +146,7 @@ export interface ResolvedAtomicQueuesConfig {
   readonly shutdownTimeoutMs: number;
   readonly maxJobDataBytes: number;
   readonly engine: Readonly<Required<EngineConfig>>;
+  readonly indexSweep: Readonly<Required<IndexSweepConfig>>;
 }
 
 /** Injection token of the resolved config. */
@@ -152,6 +177,12 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 5000;
 export const DEFAULT_MAX_JOB_DATA_BYTES = 1024 * 1024;
 /** Redis' largest string (proto-max-bulk-len default): no job can be larger. */
 export const MAX_JOB_DATA_BYTES = 512 * 1024 * 1024;
+export const INDEX_SWEEP_DEFAULTS: Readonly<Required<IndexSweepConfig>> = Object.freeze({
+  interval: 30_000,
+  batchSize: 500,
+  entityRetentionMs: 3_600_000,
+  missingJobGraceMs: 60_000,
+});
 /** BullMQ's priority range. */
 export const MAX_PRIORITY = 2_097_152;
 
@@ -259,6 +290,19 @@ export function resolveEngine(value: unknown, path = 'engine'): Required<EngineC
   };
 }
 
+function resolveIndexSweep(value: unknown): Required<IndexSweepConfig> {
+  const obj = objectAt('indexSweep', value) ?? {};
+  checkKeys('indexSweep', obj, Object.keys(INDEX_SWEEP_DEFAULTS));
+  const pick = <K extends keyof IndexSweepConfig>(k: K) => (obj[k] === undefined ? INDEX_SWEEP_DEFAULTS[k] : obj[k]);
+  return {
+    interval: integer('indexSweep.interval', pick('interval'), 0),
+    batchSize: integer('indexSweep.batchSize', pick('batchSize'), 1, 10_000),
+    entityRetentionMs: integer('indexSweep.entityRetentionMs', pick('entityRetentionMs'), 0),
+    // Below a second, a slow add (indexed, then added) could look like a vanished job.
+    missingJobGraceMs: integer('indexSweep.missingJobGraceMs', pick('missingJobGraceMs'), 1000),
+  };
+}
+
 const PREFIX_RE = /^[^\s:\x00-\x1f\x7f]{1,64}$/;
 const NODE_ID_RE = /^[^\s\x00-\x1f\x7f|]{1,128}$/;
 
@@ -269,7 +313,7 @@ export function defaultNodeId(): string {
 /** Validates a user config and applies the defaults. Throws AtomicQueuesConfigError naming the field path. */
 export function resolveConfig(input: AtomicQueuesConfig): ResolvedAtomicQueuesConfig {
   if (!isPlainObject(input)) return fail('(config)', 'must be an object with at least { redis }', input);
-  checkKeys('', input, ['redis', 'workerDefaults', 'queueDefaults', 'enableCronManager', 'cronInterval', 'keyPrefix', 'nodeId', 'shutdownTimeoutMs', 'maxJobDataBytes', 'engine']);
+  checkKeys('', input, ['redis', 'workerDefaults', 'queueDefaults', 'enableCronManager', 'cronInterval', 'keyPrefix', 'nodeId', 'shutdownTimeoutMs', 'maxJobDataBytes', 'engine', 'indexSweep']);
   const redis = resolveRedis(input.redis);
   const workerDefaults = resolveWorkerDefaults(input.workerDefaults);
   const qd = objectAt('queueDefaults', input.queueDefaults) ?? {};
@@ -289,6 +333,7 @@ export function resolveConfig(input: AtomicQueuesConfig): ResolvedAtomicQueuesCo
   const shutdownTimeoutMs = integer('shutdownTimeoutMs', input.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS, 0);
   const maxJobDataBytes = integer('maxJobDataBytes', input.maxJobDataBytes ?? DEFAULT_MAX_JOB_DATA_BYTES, 1, MAX_JOB_DATA_BYTES);
   const engine = resolveEngine(input.engine);
+  const indexSweep = resolveIndexSweep(input.indexSweep);
   return Object.freeze({
     redis: Object.freeze(redis),
     workerDefaults: Object.freeze(workerDefaults),
@@ -300,5 +345,6 @@ export function resolveConfig(input: AtomicQueuesConfig): ResolvedAtomicQueuesCo
     shutdownTimeoutMs,
     maxJobDataBytes,
     engine: Object.freeze(engine),
+    indexSweep: Object.freeze(indexSweep),
   });
 }

@@ -3,11 +3,18 @@ export const keys = {
   heartbeat: (prefix: string, workerName: string) => `${prefix}:workers:${workerName}`,
   shutdownChannel: (prefix: string, workerName: string) => `${prefix}:worker:${workerName}:shutdown`,
   indexJobs: (prefix: string, entityType: string) => `${prefix}:idx:${entityType}:jobs`,
+  /** ZSET jobId → time (ms, Redis clock) the job was first indexed. */
   indexJobSet: (prefix: string, entityType: string, entityId: string) => `${prefix}:idx:${entityType}:jobs:${entityId}`,
   indexQueues: (prefix: string, entityType: string) => `${prefix}:idx:${entityType}:queues`,
   /** Reverse index: queueName → `${entityType}:${entityId}` (neither part may contain ':'). */
   queueEntity: (prefix: string) => `${prefix}:queue-entity`,
   indexWorkers: (prefix: string, entityType: string) => `${prefix}:idx:${entityType}:workers`,
+  /** ZSET entityId → time (ms, Redis clock) of the entity's last index activity; the sweeper walks it. */
+  indexTouched: (prefix: string, entityType: string) => `${prefix}:idx:${entityType}:touched`,
+  /** SET of the entity types ever indexed (the sweeper's list of types). */
+  indexTypes: (prefix: string) => `${prefix}:idx:types`,
+  /** Prefix of every BullMQ key of a queue (`${prefix}:${queueName}:wait`, `…:${jobId}`, …). */
+  queueBase: (prefix: string, queueName: string) => `${prefix}:${queueName}:`,
   /** Attempt counters of jobs retried in place (field = jobId). */
   attempts: (prefix: string, queueName: string) => `${prefix}:attempts:${queueName}`,
   /** ResourceLockService lock hash `{ owner, ownerType, token }` (PX expiry). */

@@ -6,7 +6,9 @@ import { EngineSignals } from '../engine/engine-signals.service.js';
 import { EntityDispatcher } from '../engine/entity-dispatcher.service.js';
 import { RedisQueueDriver } from '../drivers/redis-queue-driver.js';
 import { RedisConnectionWatch } from '../drivers/redis-watch.js';
+import { ATOMIC_QUEUES_ENTITY_QUEUE_STORE, RedisEntityQueueStore } from '../index/entity-queue-store.js';
 import { IndexManagerService } from '../index/index-manager.service.js';
+import { IndexSweeperService } from '../index/index-sweeper.service.js';
 import { ResourceLockService } from '../locks/resource-lock.service.js';
 import { ATOMIC_QUEUES_CLOCK, SystemClock } from '../ports/clock.js';
 import { ATOMIC_QUEUES_QUEUE_DRIVER } from '../ports/queue-driver.js';
@@ -25,12 +27,14 @@ export const ATOMIC_QUEUES_SERVICES = [
   JobProcessorRegistry,
   ResourceLockService,
   CronManagerService,
+  IndexSweeperService,
 ] as const;
 
 /**
  * Every service provider of the module (public services + the lifecycle that starts the cron and runs the
- * graceful shutdown). They depend only on the port tokens and ATOMIC_QUEUES_CONFIG, so another module can
- * reuse them with other port implementations (the testing module does). Needs DiscoveryModule imported.
+ * graceful shutdown). They depend only on the port tokens (ATOMIC_QUEUES_ENTITY_QUEUE_STORE included) and
+ * ATOMIC_QUEUES_CONFIG, so another module can reuse them with other port implementations (the testing module
+ * does). Needs DiscoveryModule imported.
  */
 export function atomicQueuesServiceProviders(): Provider[] {
   return [...ATOMIC_QUEUES_SERVICES, EngineSignals, EntityDispatcher, AtomicQueuesLifecycle];
@@ -50,6 +54,7 @@ function productionPortProviders(): Provider[] {
       useFactory: (config: ResolvedAtomicQueuesConfig, c: AtomicQueuesConnections) => new RedisQueueDriver(config.redis, c.watch, config.nodeId),
       inject: [ATOMIC_QUEUES_CONFIG, AtomicQueuesConnections],
     },
+    { provide: ATOMIC_QUEUES_ENTITY_QUEUE_STORE, useClass: RedisEntityQueueStore },
   ];
 }
 

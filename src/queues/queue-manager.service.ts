@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import type { JobsOptions, Queue } from 'bullmq';
+import type { Job, JobsOptions, Queue } from 'bullmq';
 import { ATOMIC_QUEUES_CONFIG, type ResolvedAtomicQueuesConfig } from '../config/atomic-queues-config.js';
 import { assertEntityJobOptions, resolveAddJobOptions } from '../config/job-options.js';
 import { entityQueueName } from '../config/keys.js';
@@ -156,14 +156,22 @@ export class QueueManagerService {
     const queue = await this.openEntityQueue(entity);
     // Index first (with our own id) so a job can never finish before it is counted.
     const jobId = options.jobId ?? randomUUID();
-    await this.index.indexJob(entity.entityType, entity.entityId, jobId);
-    let job;
+    const indexed = await this.index.indexEntityJob(entity.entityType, entity.entityId, jobId);
+    let job: Job;
     try {
+      // Retired by the index sweeper (its queue keys are gone): set the queue up again first. Our job is indexed,
+      // so the entity cannot be retired again before it is added. (A sweep closing this cached object meanwhile
+      // does not stop it: the object's connection is the driver's, shared.)
+      if (!indexed.queueIndexed) {
+        this.ready.delete(queue.name);
+        await this.setUpEntityQueue(queue.name, queue);
+      }
       job = await queue.add(jobName, data, { ...options, jobId });
     } catch (err) {
       await this.index.unindexJob(entity.entityType, entity.entityId, jobId).catch(() => undefined);
       throw err;
     }
+    await this.index.confirmIndexed(indexed).catch((err) => this.logger.warn(`re-indexing slow add ${jobId} of ${queueName} failed: ${String(err)}`));
     // Wake the entity's worker where it runs, or mark the entity ready so a node with room takes it now.
     await this.signals.jobAdded(entity, queueName, typeof options.delay === 'number' ? options.delay : 0);
     return { id: String(job.id), name: jobName, queueName };

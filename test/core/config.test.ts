@@ -33,6 +33,7 @@ describe('resolveConfig defaults', () => {
     expect(c.shutdownTimeoutMs).toBe(30000);
     expect(c.maxJobDataBytes).toBe(1024 * 1024);
     expect([c.redis.connectTimeoutMs, c.redis.commandTimeoutMs]).toEqual([5000, 5000]);
+    expect(c.indexSweep).toEqual({ interval: 30000, batchSize: 500, entityRetentionMs: 3_600_000, missingJobGraceMs: 60000 });
     expect(c.queueDefaults.defaultJobOptions).toEqual({});
     expect(c.nodeId).toMatch(new RegExp(`-${process.pid}-[0-9a-f]{6}$`));
     expect(resolveConfig(base).nodeId).not.toBe(c.nodeId);
@@ -49,7 +50,9 @@ describe('resolveConfig defaults', () => {
       nodeId: 'node-a',
       shutdownTimeoutMs: 0,
       maxJobDataBytes: 4096,
+      indexSweep: { interval: 0, entityRetentionMs: 0 },
     });
+    expect(c.indexSweep).toEqual({ interval: 0, batchSize: 500, entityRetentionMs: 0, missingJobGraceMs: 60000 });
     expect(c.workerDefaults).toEqual({ ...WORKER_DEFAULTS, heartbeatTTL: 1, heartbeatInterval: 200 });
     expect(c.redis).toEqual({ host: 'h', port: 7000, password: 'p', db: 2, maxRetriesPerRequest: null, connectTimeoutMs: 800, commandTimeoutMs: 1200 });
     expect(c.maxJobDataBytes).toBe(4096);
@@ -110,6 +113,12 @@ describe('resolveConfig rejects invalid config naming the field and the accepted
     ['NaN commandTimeoutMs', { redis: { url: 'redis://x', commandTimeoutMs: Number.NaN } }, 'redis.commandTimeoutMs', /integer/],
     ['zero maxJobDataBytes', withConfig({ maxJobDataBytes: 0 }), 'maxJobDataBytes', /integer in \[1, 536870912\]/],
     ['maxJobDataBytes above Redis strings', withConfig({ maxJobDataBytes: 2 ** 30 }), 'maxJobDataBytes', /536870912/],
+    ['indexSweep not an object', withConfig({ indexSweep: 5 }), 'indexSweep', /must be an object/],
+    ['unknown indexSweep option', withConfig({ indexSweep: { retention: 1 } }), 'indexSweep.retention', /accepted: interval, batchSize, entityRetentionMs, missingJobGraceMs/],
+    ['negative sweep interval', withConfig({ indexSweep: { interval: -1 } }), 'indexSweep.interval', /\[0,/],
+    ['zero batchSize', withConfig({ indexSweep: { batchSize: 0 } }), 'indexSweep.batchSize', /\[1, 10000\]/],
+    ['fractional retention', withConfig({ indexSweep: { entityRetentionMs: 1.5 } }), 'indexSweep.entityRetentionMs', /integer/],
+    ['grace below a second', withConfig({ indexSweep: { missingJobGraceMs: 999 } }), 'indexSweep.missingJobGraceMs', /\[1000,/],
   ];
   it.each(cases)('%s', (_label, input, path, message) => {
     const err = configError(input);

@@ -42,7 +42,10 @@ describe('IndexManagerService', () => {
     await core.index.indexJob('order', 'o1', 'j1');
     await core.index.indexEntityQueue('order', 'o1', 'order-o1-queue');
     await core.index.setWorkerState('order', 'o1', 'order-o1-worker', 'running');
-    expect(await core.keys()).toEqual([`${p}:idx:order:jobs`, `${p}:idx:order:jobs:o1`, `${p}:idx:order:queues`, `${p}:idx:order:workers`, `${p}:queue-entity`]);
+    expect(await core.keys()).toEqual([
+      `${p}:idx:order:jobs`, `${p}:idx:order:jobs:o1`, `${p}:idx:order:queues`, `${p}:idx:order:touched`, `${p}:idx:order:workers`, `${p}:idx:types`, `${p}:queue-entity`,
+    ]);
+    expect(await core.redis.type(`${p}:idx:order:jobs:o1`)).toBe('zset'); // jobId → time it was indexed
     expect(await core.index.getQueueEntity('order-o1-queue')).toEqual({ entityType: 'order', entityId: 'o1' });
     expect(await core.index.getQueueEntity('other')).toBeUndefined();
   });
@@ -72,7 +75,10 @@ describe('IndexManagerService', () => {
     await index.cleanupEntityIndices('order', 'o1');
     expect(await index.getEntitiesWithJobs('order')).toEqual({ o2: 1 });
     expect(await index.getEntityQueues('order')).toEqual({ o2: 'order-o2-queue' });
-    expect(await index.getQueueEntity('order-o1-queue')).toBeUndefined();
+    expect(await core.redis.hexists(`${core.config.keyPrefix}:queue-entity`, 'order-o1-queue')).toBe(0);
+    // still recognised by its conventional name (the only indexed type that fits is 'order')
+    expect(await index.getQueueEntity('order-o1-queue')).toEqual({ entityType: 'order', entityId: 'o1' });
+    expect(await index.getQueueEntity('user-o1-queue')).toBeUndefined(); // no such type indexed
     expect(await index.getQueueEntity('order-o2-queue')).toEqual({ entityType: 'order', entityId: 'o2' });
     expect((await index.getEntityWorkerStates('order')).map((s) => s.workerName)).toEqual(['w2']);
     expect(await index.indexJob('order', 'o1', 'j1')).toBe(1); // the job set was removed too

@@ -32,8 +32,9 @@ const nodes: Node[] = [];
 
 async function startNode(nodeId: string, clock?: Clock): Promise<Node> {
   let builder = Test.createTestingModule({
-    // The cron alone: the engine's dispatcher (which also spawns ready entities) is off in these unit tests.
-    imports: [AtomicQueuesModule.forRoot({ redis: { url: inject('redisUrl') }, keyPrefix: prefix, nodeId, engine: { dispatch: false } })],
+    // The cron alone: the engine's dispatcher (which also spawns ready entities) and the index sweeper are off in
+    // these unit tests (the timer tests below list the clock's pending timers).
+    imports: [AtomicQueuesModule.forRoot({ redis: { url: inject('redisUrl') }, keyPrefix: prefix, nodeId, engine: { dispatch: false }, indexSweep: { interval: 0 } })],
   });
   if (clock) builder = builder.overrideProvider(ATOMIC_QUEUES_CLOCK).useValue(clock);
   const moduleRef = await builder.compile();

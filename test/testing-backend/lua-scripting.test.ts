@@ -10,7 +10,7 @@ import { installLuaScripting } from '../../testing/redis-mock/lua/scripting.js';
 import type { RedisClient } from '../../src/ports/redis.js';
 import type { LuaScript } from '../../src/redis/lua-script.js';
 import { acquireAvailableScript, acquireLockScript, applyIfCurrentScript, extendLockScript, releaseLockScript } from '../../src/locks/lock.lua.js';
-import { indexJobScript, unindexJobScript } from '../../src/index/index.lua.js';
+import { indexJobScript, indexQueueScript, jobPresenceScript, retireEntityScript, unindexJobScript, unindexJobsScript } from '../../src/index/index.lua.js';
 import { refreshHeartbeatScript, releaseHeartbeatScript } from '../../src/workers/heartbeat.lua.js';
 
 /** A reply or the error message, comparable across backends (errors thrown inside arrays become {error}). */
@@ -90,6 +90,7 @@ describe('Lua scripts on the clocked mock answer like Redis 7', () => {
     const [lock1, fence1, lock2, fence2, target, jobs, counts, hb1, hb2] = [
       'lock1', 'fence1', 'lock2', 'fence2', 'target', 'jobs', 'counts', 'hb1', 'hb2',
     ].map((k) => p + k) as [string, string, string, string, string, string, string, string, string];
+    const [touched, queues, types, queueEntity, workers, attempts] = ['touched', 'queues', 'types', 'qe', 'workers', 'attempts'].map((k) => p + k) as [string, string, string, string, string, string];
     const steps: [LuaScript, string[], (string | number)[]][] = [
       [acquireLockScript, [lock1, fence1], ['alice', 'user', 60_000]],
       [acquireLockScript, [lock1, fence1], ['bob', 'user', 60_000]],
@@ -105,12 +106,17 @@ describe('Lua scripts on the clocked mock answer like Redis 7', () => {
       [releaseLockScript, [lock1], ['alice']],
       [acquireLockScript, [lock1, fence1], ['bob', 'user', 60_000]],
       [releaseLockScript, [lock2], ['']],
-      [indexJobScript, [jobs, counts], ['j1', 'e1']],
-      [indexJobScript, [jobs, counts], ['j1', 'e1']],
-      [indexJobScript, [jobs, counts], ['j2', 'e1']],
-      [unindexJobScript, [jobs, counts], ['j1', 'e1']],
-      [unindexJobScript, [jobs, counts], ['j1', 'e1']],
-      [unindexJobScript, [jobs, counts], ['j2', 'e1']],
+      [indexJobScript, [jobs, counts, touched, queues, types], ['j1', 'e1', 'order']],
+      [indexJobScript, [jobs, counts, touched, queues, types], ['j1', 'e1', 'order']],
+      [indexQueueScript, [queues, queueEntity, touched, types], ['e1', 'q1', 'order:e1', 'order']],
+      [indexJobScript, [jobs, counts, touched, queues, types], ['j2', 'e1', 'order']],
+      [retireEntityScript, [jobs, counts, touched, queues, queueEntity, workers, attempts, hb1], ['e1', 'q1', 0, '', 10, 'order:e1']],
+      [unindexJobScript, [jobs, counts, touched], ['j1', 'e1']],
+      [unindexJobScript, [jobs, counts, touched], ['j1', 'e1']],
+      [unindexJobsScript, [jobs, counts], ['e1', 'j2', 'j3']],
+      [jobPresenceScript, [p + 'q:done', p + 'q:live', p + 'q:missing'], []],
+      [retireEntityScript, [jobs, counts, touched, queues, queueEntity, workers, attempts, hb1], ['e1', 'q1', 0, '', 10, 'order:e1']],
+      [retireEntityScript, [jobs, counts, touched, queues, queueEntity, workers, attempts, p + 'no-hb'], ['e1', 'q1', 0, p + 'q:', 10, 'order:e1', 'e1:w']],
       [refreshHeartbeatScript, [hb1], ['node|1', 5_000]],
       [refreshHeartbeatScript, [hb2], ['node|2', 5_000]],
       [releaseHeartbeatScript, [hb1], ['node|1']],
@@ -121,20 +127,24 @@ describe('Lua scripts on the clocked mock answer like Redis 7', () => {
     const seed = async (r: RedisClient) => {
       await r.set(hb1, 'node|1', 'PX', 60_000);
       await r.set(hb2, 'node|other', 'PX', 60_000);
+      await r.hset(p + 'q:done', 'finishedOn', 1);
+      await r.hset(p + 'q:live', 'timestamp', 1);
     };
     const runAll = async (r: RedisClient) => {
       await seed(r);
       const replies: unknown[] = [];
       for (const [script, keys, args] of steps) replies.push(withoutTime(script, await outcome(script.run(r, keys, args))));
       replies.push(await r.hgetall(lock1), await r.lrange(target, 0, -1), await r.hgetall(counts), await r.exists(hb1), await r.get(p + 'counter'));
+      replies.push(await r.hgetall(queues), await r.hgetall(queueEntity), await r.zcard(touched), await r.exists(touched, jobs), await r.smembers(types)); // emptied sorted sets are gone
       return replies;
     };
     try {
       const onRedis = await runAll(real as unknown as RedisClient);
       expect(onRedis[0]).toEqual([1, 1, 'alice', 'user']); // the steps do something: a first lock gets token 1
+      expect(onRedis.slice(14, 25)).toEqual([[1, 0], [1, 0], 1, [2, 1], 'pending', 1, 0, 1, [1, 2, 0], 'worker', 'retired']);
       expect(await runAll(client as unknown as RedisClient)).toEqual(onRedis);
     } finally {
-      await real.del(lock1, fence1, lock2, fence2, target, jobs, counts, hb1, hb2, p + 'counter');
+      await real.del(lock1, fence1, lock2, fence2, target, jobs, counts, hb1, hb2, p + 'counter', touched, queues, types, queueEntity, workers, attempts, p + 'q:done', p + 'q:live');
     }
   });
 

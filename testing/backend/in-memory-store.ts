@@ -62,6 +62,11 @@ export class InMemoryQueueStore extends EventEmitter<InMemoryStoreEvents> {
     return state;
   }
 
+  /** Whether the queue (`<prefix>:<name>`) exists in this store (without creating it). */
+  has(qualifiedName: string): boolean {
+    return this.queues.has(qualifiedName);
+  }
+
   /** Qualified names (`<prefix>:<name>`) of the queues that exist in this store. */
   queueNames(): string[] {
     return [...this.queues.keys()];

@@ -13,6 +13,8 @@ import { ATOMIC_QUEUES_QUEUE_DRIVER } from '../../src/ports/queue-driver.js';
 import { ATOMIC_QUEUES_REDIS, ATOMIC_QUEUES_REDIS_SUBSCRIBER } from '../../src/ports/redis.js';
 import { TestClock } from '../clock/test-clock.js';
 import { AtomicQueuesTestHarness } from '../harness/test-harness.js';
+import { ATOMIC_QUEUES_ENTITY_QUEUE_STORE } from '../../src/index/entity-queue-store.js';
+import { InMemoryEntityQueueStore } from './in-memory-entity-queue-store.js';
 import { AtomicQueuesInMemoryPorts } from './in-memory-ports.js';
 
 /**
@@ -78,6 +80,11 @@ function inMemoryPortProviders(): Provider[] {
     { provide: ATOMIC_QUEUES_REDIS, useFactory: (p: AtomicQueuesInMemoryPorts) => p.redis.client, inject: [AtomicQueuesInMemoryPorts] },
     { provide: ATOMIC_QUEUES_REDIS_SUBSCRIBER, useFactory: (p: AtomicQueuesInMemoryPorts) => p.redis.subscriber, inject: [AtomicQueuesInMemoryPorts] },
     { provide: ATOMIC_QUEUES_QUEUE_DRIVER, useFactory: (p: AtomicQueuesInMemoryPorts) => p.driver, inject: [AtomicQueuesInMemoryPorts] },
+    {
+      provide: ATOMIC_QUEUES_ENTITY_QUEUE_STORE,
+      useFactory: (p: AtomicQueuesInMemoryPorts, r: ResolvedTesting) => new InMemoryEntityQueueStore(p.store, r.config.keyPrefix),
+      inject: [AtomicQueuesInMemoryPorts, TESTING_RESOLVED],
+    },
   ];
 }
 
@@ -95,8 +102,8 @@ const EXPORTS = [
 
 /**
  * Drop-in replacement of `AtomicQueuesModule` for tests: the SAME service classes (QueueManagerService,
- * WorkerManagerService, JobProcessorRegistry, ResourceLockService, CronManagerService, IndexManagerService and the
- * lifecycle) on in-memory ports, plus `TestClock` and `AtomicQueuesTestHarness`. Accepts the production config
+ * WorkerManagerService, JobProcessorRegistry, ResourceLockService, CronManagerService, IndexManagerService,
+ * IndexSweeperService and the lifecycle) on in-memory ports, plus `TestClock` and `AtomicQueuesTestHarness`. Accepts the production config
  * minus `redis`, validated by the same `resolveConfig` at bootstrap. Opens no network connection.
  */
 @Global()

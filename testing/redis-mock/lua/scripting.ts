@@ -80,8 +80,23 @@ const redisTime: Fn = () => {
   return [String(Math.floor(now / 1000)), String((now % 1000) * 1000)];
 };
 
+/**
+ * A sorted-set removal that deletes the key once the set is empty, as Redis does (ioredis-mock keeps an empty
+ * sorted set, so key counts and EXISTS would differ from Redis).
+ */
+const deletingEmptySortedSet = (command: string): Fn =>
+  function (this: { data: { get(key: string): unknown; delete(key: string): void } }, ...args: unknown[]) {
+    const reply = emulators().get(command)!.apply(this, args);
+    const set = this.data.get(String(args[0])) as { size?: number } | undefined;
+    if (set instanceof Map && set.size === 0) this.data.delete(String(args[0]));
+    return reply;
+  };
+
 /** Emulators that replace ioredis-mock's, in scripts and as commands. */
-const OWN_EMULATORS = new Map<string, Fn>([['time', redisTime]]);
+const OWN_EMULATORS = new Map<string, Fn>([
+  ['time', redisTime],
+  ...['zrem', 'zremrangebyrank', 'zremrangebyscore'].map((c) => [c, deletingEmptySortedSet(c)] as [string, Fn]),
+]);
 
 /** ioredis(-mock) argument handling: one level of arrays flattened, null → '', numbers → strings, bytes kept. */
 function commandArguments(args: readonly unknown[]): ScriptArg[] {
