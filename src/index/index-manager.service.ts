@@ -202,7 +202,8 @@ export class IndexManagerService {
     return out;
   }
 
-  async indexEntityQueue(entityType: string, entityId: string, queueName: string): Promise<void> {
+  /** Records the entity's queue; `queueName` defaults to the entity queue's name (`${entityType}-${entityId}-queue`). */
+  async indexEntityQueue(entityType: string, entityId: string, queueName = entityQueueName(entityType, entityId)): Promise<void> {
     assertEntity(entityType, entityId);
     assertName('queueName', queueName);
     const p = this.prefix;
