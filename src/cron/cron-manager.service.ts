@@ -3,9 +3,10 @@ import { ATOMIC_QUEUES_CONFIG, type ResolvedAtomicQueuesConfig } from '../config
 import { keys } from '../config/keys.js';
 import { AtomicQueuesValidationError } from '../errors.js';
 import { IndexManagerService, type EntityWorkerState } from '../index/index-manager.service.js';
-import { ATOMIC_QUEUES_CLOCK, type Clock, type ClockTimer } from '../ports/clock.js';
+import { ATOMIC_QUEUES_CLOCK, type Clock } from '../ports/clock.js';
 import { ATOMIC_QUEUES_REDIS, type RedisClient } from '../ports/redis.js';
 import { runAsEngineSpawn } from '../engine/spawn-context.js';
+import { PeriodicTask } from '../timing/periodic-task.js';
 import { assertEntityPart, assertPositiveInteger } from '../validation.js';
 import { WorkerManagerService } from '../workers/worker-manager.service.js';
 import {
@@ -36,20 +37,20 @@ export class CronManagerService {
   private readonly logger = new Logger('AtomicQueues:CronManager');
   private readonly registrations = new Map<string, Registration>();
   private readonly registrationListeners = new Set<(entityType: string) => void>();
-  private intervalMs?: number;
-  private timer?: ClockTimer;
-  private inFlight?: Promise<CronTickReport>;
+  private readonly ticks: PeriodicTask<CronTickReport>;
 
   constructor(
     @Inject(ATOMIC_QUEUES_REDIS) private readonly redis: RedisClient,
     @Inject(ATOMIC_QUEUES_CONFIG) private readonly config: ResolvedAtomicQueuesConfig,
-    @Inject(ATOMIC_QUEUES_CLOCK) private readonly clock: Clock,
+    @Inject(ATOMIC_QUEUES_CLOCK) clock: Clock,
     private readonly index: IndexManagerService,
     private readonly workers: WorkerManagerService,
-  ) {}
+  ) {
+    this.ticks = new PeriodicTask(clock, 'atomic-queues cron tick', () => this.runTick());
+  }
 
   get isRunning(): boolean {
-    return this.intervalMs !== undefined;
+    return this.ticks.isRunning;
   }
 
   /** Registers how workers of an entity type are spawned and terminated. Throws if the type is already registered. */
@@ -97,36 +98,17 @@ export class CronManagerService {
    * previous one has finished. Calling start again while running changes the interval from the next tick on.
    */
   start(intervalMs: number = this.config.cronInterval): void {
-    assertPositiveInteger('intervalMs', intervalMs);
-    const wasRunning = this.isRunning;
-    this.intervalMs = intervalMs;
-    if (!wasRunning) this.schedule();
+    this.ticks.start(intervalMs);
   }
 
   /** Stops ticking and waits for a tick in progress to finish. */
-  async stop(): Promise<void> {
-    this.intervalMs = undefined;
-    this.clock.clear(this.timer);
-    this.timer = undefined;
-    await this.inFlight;
+  stop(): Promise<void> {
+    return this.ticks.stop();
   }
 
   /** Runs one tick now, or joins the one in progress (ticks never overlap). */
   tick(): Promise<CronTickReport> {
-    this.inFlight ??= this.runTick().finally(() => {
-      this.inFlight = undefined;
-    });
-    return this.inFlight;
-  }
-
-  private schedule(): void {
-    if (this.intervalMs === undefined) return;
-    this.timer = this.clock.setTimeout(() => {
-      this.timer = undefined;
-      void this.tick().finally(() => {
-        if (this.timer === undefined) this.schedule();
-      });
-    }, this.intervalMs, { unref: true, label: 'atomic-queues cron tick' });
+    return this.ticks.run();
   }
 
   private async runTick(): Promise<CronTickReport> {
@@ -218,7 +200,7 @@ export class CronManagerService {
     fail: Fail,
   ): Promise<void> {
     const ref = { entityType: reg.entityType, entityId };
-    const claimMs = reg.spawnClaimMs ?? this.intervalMs ?? this.config.cronInterval;
+    const claimMs = reg.spawnClaimMs ?? this.ticks.interval ?? this.config.cronInterval;
     try {
       const claimKey = keys.cronSpawnClaim(this.config.keyPrefix, reg.entityType, entityId, slot);
       if ((await this.redis.set(claimKey, this.config.nodeId, 'PX', claimMs, 'NX')) !== 'OK') {

@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { ATOMIC_QUEUES_CONFIG, type ResolvedAtomicQueuesConfig } from '../config/atomic-queues-config.js';
 import { entityQueueName } from '../config/keys.js';
-import { ATOMIC_QUEUES_CLOCK, type Clock, type ClockTimer } from '../ports/clock.js';
+import { ATOMIC_QUEUES_CLOCK, type Clock } from '../ports/clock.js';
 import { QueueManagerService } from '../queues/queue-manager.service.js';
-import { assertPositiveInteger } from '../validation.js';
 import { ATOMIC_QUEUES_ENTITY_QUEUE_STORE, type EntityQueueStore } from './entity-queue-store.js';
+import { PeriodicTask } from '../timing/periodic-task.js';
 import { IndexManagerService, type RetireOutcome, type SweepEntity } from './index-manager.service.js';
 
 /** Oldest indexed jobs checked per entity and sweep (a stale job is among the oldest). */
@@ -59,20 +59,20 @@ export class IndexSweeperService implements OnApplicationBootstrap, OnModuleDest
   private readonly logger = new Logger('AtomicQueues:IndexSweeper');
   /** Per entity type: rank in the type's activity order where the next page starts. */
   private readonly cursors = new Map<string, number>();
-  private intervalMs?: number;
-  private timer?: ClockTimer;
-  private inFlight?: Promise<IndexSweepReport>;
+  private readonly sweeps: PeriodicTask<IndexSweepReport>;
 
   constructor(
     @Inject(ATOMIC_QUEUES_CONFIG) private readonly config: ResolvedAtomicQueuesConfig,
-    @Inject(ATOMIC_QUEUES_CLOCK) private readonly clock: Clock,
+    @Inject(ATOMIC_QUEUES_CLOCK) clock: Clock,
     @Inject(ATOMIC_QUEUES_ENTITY_QUEUE_STORE) private readonly store: EntityQueueStore,
     private readonly index: IndexManagerService,
     private readonly queues: QueueManagerService,
-  ) {}
+  ) {
+    this.sweeps = new PeriodicTask(clock, 'atomic-queues index sweep', () => this.runSweep());
+  }
 
   get isRunning(): boolean {
-    return this.intervalMs !== undefined;
+    return this.sweeps.isRunning;
   }
 
   onApplicationBootstrap(): void {
@@ -86,36 +86,17 @@ export class IndexSweeperService implements OnApplicationBootstrap, OnModuleDest
   /** Sweeps every `intervalMs` (Clock), the first sweep `intervalMs` from now. 0 stops. */
   start(intervalMs: number = this.config.indexSweep.interval): void {
     if (intervalMs === 0) return void this.stop();
-    assertPositiveInteger('intervalMs', intervalMs);
-    const wasRunning = this.isRunning;
-    this.intervalMs = intervalMs;
-    if (!wasRunning) this.schedule();
+    this.sweeps.start(intervalMs);
   }
 
   /** Stops sweeping and waits for a sweep in progress. */
-  async stop(): Promise<void> {
-    this.intervalMs = undefined;
-    this.clock.clear(this.timer);
-    this.timer = undefined;
-    await this.inFlight;
+  stop(): Promise<void> {
+    return this.sweeps.stop();
   }
 
   /** Runs one sweep now, or joins the one in progress. */
   sweep(): Promise<IndexSweepReport> {
-    this.inFlight ??= this.runSweep().finally(() => {
-      this.inFlight = undefined;
-    });
-    return this.inFlight;
-  }
-
-  private schedule(): void {
-    if (this.intervalMs === undefined) return;
-    this.timer = this.clock.setTimeout(() => {
-      this.timer = undefined;
-      void this.sweep().finally(() => {
-        if (this.timer === undefined) this.schedule();
-      });
-    }, this.intervalMs, { unref: true, label: 'atomic-queues index sweep' });
+    return this.sweeps.run();
   }
 
   private async runSweep(): Promise<IndexSweepReport> {
