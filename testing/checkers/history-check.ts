@@ -40,6 +40,16 @@ export function checkHistory(
   const fifo = checkFifoPerEntity(history, options.fifoByEnqueued === false ? undefined : enqueued, options.fifo);
   const singleWorker = checkSingleWorkerPerEntity(history, options.singleWorker);
   const noLost = checkNoLostOrDuplicated(enqueued, history, options.noLost);
+  return combineChecks(history, fifo, singleWorker, noLost);
+}
+
+/** One HistoryCheckResult from the three checkers' results on `history` (the harness runs them with its own options). */
+export function combineChecks(
+  history: readonly JobExecution[],
+  fifo: HistoryCheckResult['fifo'],
+  singleWorker: HistoryCheckResult['singleWorker'],
+  noLost: HistoryCheckResult['noLost'],
+): HistoryCheckResult {
   const outcomes: Record<JobExecution['outcome'], number> = { completed: 0, failed: 0, crashed: 0, running: 0 };
   for (const e of history) outcomes[e.outcome]++;
   return {

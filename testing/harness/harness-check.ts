@@ -1,5 +1,5 @@
 import { checkFifoPerEntity } from '../checkers/fifo.js';
-import type { HistoryCheckResult } from '../checkers/history-check.js';
+import { combineChecks, type HistoryCheckResult } from '../checkers/history-check.js';
 import { checkNoLostOrDuplicated } from '../checkers/no-lost.js';
 import { checkSingleWorkerPerEntity } from '../checkers/single-worker.js';
 import { entityKey, type EnqueuedJob, type JobExecution } from '../history.js';
@@ -74,19 +74,5 @@ export function checkHarnessRun(run: HarnessRun): HistoryCheckResult {
   const fifo = checkFifoPerEntity(entityHistory, entityAdds, { failedForGood: (job) => failed.has(`${entityKey(job)}\u0000${job.jobId}`) });
   const singleWorker = checkSingleWorkerPerEntity(entityHistory);
   const noLost = checkNoLostOrDuplicated(enqueued, history, { excuse });
-  const outcomes: Record<JobExecution['outcome'], number> = { completed: 0, failed: 0, crashed: 0, running: 0 };
-  for (const e of history) outcomes[e.outcome]++;
-  return {
-    ok: fifo.ok && singleWorker.ok && noLost.ok,
-    fifo,
-    singleWorker,
-    noLost,
-    stats: {
-      entities: fifo.stats.entities,
-      executions: history.length,
-      failed: outcomes.failed,
-      crashed: outcomes.crashed,
-      running: outcomes.running,
-    },
-  };
+  return combineChecks(history, fifo, singleWorker, noLost);
 }
