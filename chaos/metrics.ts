@@ -180,6 +180,8 @@ export interface ConnectionPeaks {
   kindsAtPeak: Record<string, Record<string, number>>;
   /** Most connections without a name seen at once (not attributable to a node; nodes reach Redis via Toxiproxy). */
   peakUnnamed: number;
+  /** Most entity workers alive at once, cluster-wide (size of the engine's lease set `<prefix>:leases`). */
+  peakEntityWorkers?: number;
 }
 
 /** Node id and kind of a connection named by the module (`aq:<nodeId>:<kind>`), undefined for other names. */

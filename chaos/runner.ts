@@ -115,7 +115,7 @@ export async function runScenario(session: ChaosSession, spec: RunSpec): Promise
       readyTimeoutMs: 30_000,
     });
     log(`redis :${redis.port}, ${nodeIds.length} nodes via toxiproxy, ${profile.entities} entities, run dir ${runDir.path}`);
-    sampler = startConnectionSampler(redis.url, nodeIds);
+    sampler = startConnectionSampler(redis.url, nodeIds, `${keyPrefix}:leases`);
 
     // Producers and nodes boot at their own pace: the warmup counts from the first applied completion.
     const flowing = await waitForFirstCompletion(runDir, 30_000, producerDone);

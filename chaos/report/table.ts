@@ -37,6 +37,7 @@ export function spreadSummary(r: ScenarioResult): string | undefined {
   if (r.perNode?.length) parts.push(`per node (entities/jobs): ${r.perNode.map((n) => `${n.node} ${pct(n.entityShare)}/${pct(n.jobShare)}`).join(', ')}`);
   const peaks = Object.entries(r.connections?.peakPerNode ?? {}).sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true }));
   if (peaks.length) parts.push(`peak Redis connections: ${peaks.map(([node, n]) => `${node} ${n}`).join(', ')}`);
+  if (r.connections?.peakEntityWorkers !== undefined) parts.push(`peak live entity workers: ${r.connections.peakEntityWorkers}`);
   if (parts.length === 0) return undefined;
   return `${r.entities !== undefined ? `${r.entities} entities; ` : ''}${parts.join('; ')}`;
 }
