@@ -126,3 +126,93 @@ export function staleTokenOverlaps(result: SingleWorkerResult): number {
     v.running.fencingToken !== undefined && v.execution.fencingToken !== undefined && v.running.fencingToken > v.execution.fencingToken;
   return result.violations.filter(stale).length;
 }
+
+/** One node's share of the work of a run: what it completed (applied effects only), over the whole run. */
+export interface NodeShare {
+  node: string;
+  /** Distinct entities this node completed at least one job of. */
+  entities: number;
+  /** Applied completions on this node. */
+  jobs: number;
+  /** `entities` / distinct entities completed cluster-wide, and `jobs` / all applied completions (0–1). */
+  entityShare: number;
+  jobShare: number;
+}
+
+/**
+ * Per-node share of entities and jobs (applied completions). An entity served by several nodes over the run (its
+ * worker released when idle, then taken by another node, or taken over after a fault) counts for each of them, so
+ * entity shares may sum to more than 1.
+ */
+export function nodeShares(history: readonly JobExecution[]): NodeShare[] {
+  const byNode = new Map<string, { entities: Set<string>; jobs: number }>();
+  const allEntities = new Set<string>();
+  let allJobs = 0;
+  for (const e of history) {
+    if (e.outcome !== 'completed' || e.applied === false) continue;
+    const node = e.node ?? '(unknown)';
+    const entry = byNode.get(node) ?? { entities: new Set<string>(), jobs: 0 };
+    const key = entityKey(e);
+    entry.entities.add(key);
+    entry.jobs += 1;
+    byNode.set(node, entry);
+    allEntities.add(key);
+    allJobs += 1;
+  }
+  return [...byNode.entries()]
+    .sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true }))
+    .map(([node, { entities, jobs }]) => ({
+      node,
+      entities: entities.size,
+      jobs,
+      entityShare: allEntities.size ? entities.size / allEntities.size : 0,
+      jobShare: allJobs ? jobs / allJobs : 0,
+    }));
+}
+
+/** Peak Redis connections per node seen by the connection sampler of a run. */
+export interface ConnectionPeaks {
+  /** CLIENT LIST samples taken (failed samples, e.g. while Redis is down, are not counted). */
+  samples: number;
+  /** Highest number of connections named `aq:<node>:…` seen at once, per node. */
+  peakPerNode: Record<string, number>;
+  /** Connection kinds (`cmd`, `sub`, `hb`, `queues`, `workers`, …) of each node in its peak sample. */
+  kindsAtPeak: Record<string, Record<string, number>>;
+  /** Most connections without a name seen at once (not attributable to a node; nodes reach Redis via Toxiproxy). */
+  peakUnnamed: number;
+  /** Most entity workers alive at once, cluster-wide (size of the engine's lease set `<prefix>:leases`). */
+  peakEntityWorkers?: number;
+}
+
+/** Node id and kind of a connection named by the module (`aq:<nodeId>:<kind>`), undefined for other names. */
+export function moduleConnectionOwner(name: string): { node: string; kind: string } | undefined {
+  const m = /^aq:(.+):([^:]+)$/.exec(name);
+  return m ? { node: m[1]!, kind: m[2]! } : undefined;
+}
+
+/** Folds one CLIENT LIST sample (client names) into the peaks, counting only the given nodes. */
+export function addConnectionSample(peaks: ConnectionPeaks, names: readonly string[], nodeIds: readonly string[]): void {
+  const wanted = new Set(nodeIds);
+  const perNode = new Map<string, Record<string, number>>();
+  let unnamed = 0;
+  for (const name of names) {
+    if (name === '') {
+      unnamed++;
+      continue;
+    }
+    const owner = moduleConnectionOwner(name);
+    if (!owner || !wanted.has(owner.node)) continue;
+    const kinds = perNode.get(owner.node) ?? {};
+    kinds[owner.kind] = (kinds[owner.kind] ?? 0) + 1;
+    perNode.set(owner.node, kinds);
+  }
+  peaks.samples += 1;
+  peaks.peakUnnamed = Math.max(peaks.peakUnnamed, unnamed);
+  for (const [node, kinds] of perNode) {
+    const total = Object.values(kinds).reduce((a, b) => a + b, 0);
+    if (total > (peaks.peakPerNode[node] ?? 0)) {
+      peaks.peakPerNode[node] = total;
+      peaks.kindsAtPeak[node] = kinds;
+    }
+  }
+}

@@ -1,5 +1,5 @@
 import type { FaultWindow } from './scenarios.js';
-import type { TimelineBucket } from './metrics.js';
+import type { ConnectionPeaks, NodeShare, TimelineBucket } from './metrics.js';
 
 /** One row of the chaos report. */
 export interface ScenarioResult {
@@ -40,6 +40,12 @@ export interface ScenarioResult {
   timeline: { bucketMs: number; buckets: TimelineBucket[] };
   /** First violation messages from the checkers. */
   samples: string[];
+  /** Entities the producers added jobs to. */
+  entities?: number;
+  /** Per-node share of the entities and jobs completed (applied). */
+  perNode?: NodeShare[];
+  /** Peak Redis connections per node (sampled CLIENT LIST); absent when the runner did not sample. */
+  connections?: ConnectionPeaks;
   verdict: 'PASS' | 'FAIL';
   /** Why the verdict is what it is (empty on a plain PASS). */
   reasons: string[];

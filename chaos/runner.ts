@@ -9,10 +9,19 @@ import {
 import { runProducers, startNodeCluster } from '../toolkit/cluster/cluster-run.js';
 import type { ClusterLauncher, NodeExit } from '../toolkit/cluster/launcher.js';
 import { makeRunDir, waitForDrain, type RunDir } from '../toolkit/cluster/run-dir.js';
-import { buildTimeline, jobsInFlightDuring, rejectedWrites, staleTokenOverlaps, recoveryAfterHeal } from './metrics.js';
+import { startConnectionSampler, type ConnectionSampler } from './connections.js';
+import {
+  buildTimeline,
+  jobsInFlightDuring,
+  nodeShares,
+  rejectedWrites,
+  staleTokenOverlaps,
+  recoveryAfterHeal,
+  type ConnectionPeaks,
+} from './metrics.js';
 import type { Profile } from './profile.js';
 import { decideVerdict, type ScenarioResult } from './result.js';
-import type { FaultWindow, Scenario } from './scenarios.js';
+import { scenarioProfile, type FaultWindow, type Scenario } from './scenarios.js';
 import { createNodeLinks, removeNodeLinks, type NodeLink } from './toxiproxy/proxies.js';
 import type { ToxiproxyServer } from './toxiproxy/server.js';
 import {
@@ -60,7 +69,7 @@ export function plannedWindowMs(profile: Profile, scenario?: Scenario): number {
 }
 
 export async function runScenario(session: ChaosSession, spec: RunSpec): Promise<ScenarioResult> {
-  const { profile } = session;
+  const profile = scenarioProfile(session.profile, spec.scenario);
   const began = Date.now();
   const runDir: RunDir = makeRunDir(`chaos-${spec.name.replace(/[^\w.-]/g, '_')}`);
   const nodeIds = Array.from({ length: session.nodes }, (_, i) => `node-${i + 1}`);
@@ -71,6 +80,8 @@ export async function runScenario(session: ChaosSession, spec: RunSpec): Promise
   let error: string | undefined;
   let drained = false;
   let loadStartedAt = began;
+  let sampler: ConnectionSampler | undefined;
+  let connections: ConnectionPeaks | undefined;
   const log = (msg: string) => session.log(`[${spec.name}] ${msg}`);
 
   try {
@@ -103,7 +114,8 @@ export async function runScenario(session: ChaosSession, spec: RunSpec): Promise
       settings: chaosNodeSettings(profile, keyPrefix, spec.unsafe),
       readyTimeoutMs: 30_000,
     });
-    log(`redis :${redis.port}, ${nodeIds.length} nodes via toxiproxy, run dir ${runDir.path}`);
+    log(`redis :${redis.port}, ${nodeIds.length} nodes via toxiproxy, ${profile.entities} entities, run dir ${runDir.path}`);
+    sampler = startConnectionSampler(redis.url, nodeIds, `${keyPrefix}:leases`);
 
     // Producers and nodes boot at their own pace: the warmup counts from the first applied completion.
     const flowing = await waitForFirstCompletion(runDir, 30_000, producerDone);
@@ -138,6 +150,7 @@ export async function runScenario(session: ChaosSession, spec: RunSpec): Promise
     error ??= (e as Error).message.split('\n').slice(0, 3).join(' | ');
     log(`harness error: ${error}`);
   } finally {
+    connections = await sampler?.stop();
     const exits: NodeExit[] = (await cluster?.stopAll({ graceMs: 5000 }).catch(() => [])) ?? [];
     if (exits.some((x) => x.signal === 'SIGKILL')) log('a node had to be SIGKILLed at the end (graceful stop timed out)');
     await removeNodeLinks(links);
@@ -146,7 +159,7 @@ export async function runScenario(session: ChaosSession, spec: RunSpec): Promise
 
   const endedAt = Date.now();
   const { enqueued, history } = readRunHistory(runDir);
-  return evaluate({ spec, profile, runDir, enqueued, history, fault, loadStartedAt, endedAt, drained, error, began });
+  return evaluate({ spec, profile, runDir, enqueued, history, fault, loadStartedAt, endedAt, drained, error, began, connections });
 }
 
 async function waitForFirstCompletion(runDir: RunDir, timeoutMs: number, producerDone: Promise<unknown>): Promise<boolean> {
@@ -183,6 +196,8 @@ export interface EvaluateInput {
   drained: boolean;
   error?: string;
   began: number;
+  /** Peak Redis connections per node during the run (the runner's CLIENT LIST sampler). */
+  connections?: ConnectionPeaks;
 }
 
 /**
@@ -215,6 +230,12 @@ export function evaluate(input: EvaluateInput): ScenarioResult {
   };
   const { verdict, reasons } = decideVerdict(counts);
   if (recovery && recovery.unrecovered > 0) reasons.push(`${recovery.unrecovered} entities made no progress after the heal`);
+  const maxConnections = spec.scenario?.maxConnectionsPerNode;
+  const overBudget = Object.entries(input.connections?.peakPerNode ?? {}).filter(([, n]) => maxConnections !== undefined && n > maxConnections);
+  if (maxConnections !== undefined && overBudget.length > 0) {
+    reasons.push(`Redis connections above ${maxConnections} per node: ${overBudget.map(([node, n]) => `${node} ${n}`).join(', ')}`);
+  }
+  const failed = verdict === 'FAIL' || (!spec.unsafe && overBudget.length > 0);
   return {
     scenario: spec.name,
     title: spec.title,
@@ -232,7 +253,10 @@ export function evaluate(input: EvaluateInput): ScenarioResult {
     recoveryMs: recovery ? recovery.ms : null,
     timeline: { bucketMs: profile.bucketMs, buckets: buildTimeline(history, startedAt, input.endedAt, profile.bucketMs, enqueued) },
     samples: check.ok ? [] : formatHistoryCheck(check, 5).split('\n').slice(0, 20),
-    verdict,
+    entities: profile.entities,
+    perNode: nodeShares(history),
+    connections: input.connections,
+    verdict: failed ? 'FAIL' : verdict,
     reasons,
     runDir: input.runDir.path,
     durationMs: input.endedAt - input.began,

@@ -24,7 +24,8 @@ export type ScenarioName =
   | 'node-pause'
   | 'bandwidth'
   | 'slicer'
-  | 'node-term';
+  | 'node-term'
+  | 'many-entities';
 
 export interface FaultContext {
   readonly profile: Profile;
@@ -44,14 +45,29 @@ export interface FaultWindow {
   details: string;
 }
 
+/** Load settings a scenario may change from its profile (the fault timings stay the profile's). */
+export type ScenarioLoad = Partial<Pick<Profile, 'entities' | 'jobsPerSecond' | 'warmupMs' | 'afterHealMs' | 'drainTimeoutMs' | 'cronIntervalMs'>>;
+
 export interface Scenario {
   readonly name: ScenarioName;
   readonly title: string;
   /** What happens to the cluster; the runner reports `target` only when `targetsNode`. */
   readonly targetsNode: boolean;
+  /** Another load than the profile's (more entities, a higher rate); the profile's when absent. */
+  load?(profile: Profile): ScenarioLoad;
+  /**
+   * Extra pass criterion: the most Redis connections any node may hold at once (sampled `CLIENT LIST`, the
+   * module's `aq:<node>:<kind>` names). The engine's budget is 5 per node whatever the number of entities.
+   */
+  readonly maxConnectionsPerNode?: number;
   /** Planned fault window (the load is sized to cover warmup + window + after-heal). */
   windowMs(profile: Profile): number;
   run(ctx: FaultContext): Promise<FaultWindow>;
+}
+
+/** The profile a scenario runs with: the profile, with the scenario's load settings on top. */
+export function scenarioProfile(profile: Profile, scenario?: Scenario): Profile {
+  return scenario?.load ? { ...profile, ...scenario.load(profile) } : profile;
 }
 
 /** Fault windows that must outlast the heartbeat TTL use this (TTL × 2 + 500 ms). */
@@ -81,6 +97,18 @@ function toxicScenario(
   };
 }
 
+/** SIGKILL of the target mid-job (or after 5 s), restarted after pastTtl. */
+const killTarget = (ctx: FaultContext): Promise<FaultWindow> =>
+  holdNodeDown(
+    ctx,
+    async () => {
+      ctx.target.kill('SIGKILL');
+      await ctx.target.waitExit(5000);
+    },
+    () => ctx.target.restart(),
+    (when, ms) => `SIGKILL ${ctx.target.id} (${when}), restarted after ${ms} ms`,
+  );
+
 /**
  * Takes the target down (`down`) as soon as one of its jobs is in flight (or after 5 s), holds it for pastTtl, then
  * brings it back (`up`). `details` gets 'mid-job' / 'no job seen in flight' and the hold time.
@@ -99,6 +127,10 @@ async function holdNodeDown(
   await up();
   return { injectedAt, healedAt: Date.now(), details: details(midJob ? 'mid-job' : 'no job seen in flight', heldMs) };
 }
+
+/** Entities and producer rate (jobs/s) of the many-entities scenario, whatever the profile. */
+export const MANY_ENTITIES = 1200;
+export const MANY_ENTITIES_RATE = 400;
 
 export const SCENARIOS: readonly Scenario[] = [
   toxicScenario(
@@ -127,16 +159,7 @@ export const SCENARIOS: readonly Scenario[] = [
     title: 'node process SIGKILL mid-job, restarted after heartbeatTTL',
     targetsNode: true,
     windowMs: pastTtl,
-    run: (ctx) =>
-      holdNodeDown(
-        ctx,
-        async () => {
-          ctx.target.kill('SIGKILL');
-          await ctx.target.waitExit(5000);
-        },
-        () => ctx.target.restart(),
-        (when, ms) => `SIGKILL ${ctx.target.id} (${when}), restarted after ${ms} ms`,
-      ),
+    run: killTarget,
   },
   {
     name: 'node-pause',
@@ -171,6 +194,28 @@ export const SCENARIOS: readonly Scenario[] = [
         details: `SIGTERM ${ctx.target.id}: exited with code ${exit.code} after ${stoppedAt - injectedAt} ms, restarted`,
       };
     },
+  },
+  {
+    // The entity engine at scale: every entity is served by a worker on the node's shared connections, taken from
+    // the ready set by whichever node has room, released after `engine.idleReleaseMs` without work (each entity
+    // gets a job every entities / rate seconds, so workers are released and entities re-taken, often by another
+    // node, all through the run). The SIGKILLed node holds hundreds of entities: their leases are reaped and the
+    // other nodes take them over; the restarted node takes its share again. The cron is off: the engine alone
+    // (ready set, dispatcher, idle release, lease reaper) must serve every entity, with no safety net behind it.
+    name: 'many-entities',
+    title: '1,200 entities under sustained load on 3 nodes (engine only, no cron), one node SIGKILLed mid-job, restarted after heartbeatTTL',
+    targetsNode: true,
+    load: (p) => ({
+      entities: MANY_ENTITIES,
+      jobsPerSecond: MANY_ENTITIES_RATE,
+      // the load goes on after the killed node is back (a node takes seconds to boot on a busy machine)
+      afterHealMs: Math.max(p.afterHealMs, 6000),
+      drainTimeoutMs: Math.max(p.drainTimeoutMs, 30_000),
+      cronIntervalMs: 0,
+    }),
+    maxConnectionsPerNode: 6,
+    windowMs: pastTtl,
+    run: killTarget,
   },
 ];
 

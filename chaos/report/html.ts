@@ -1,5 +1,6 @@
 import { escapeXml as esc } from '../../toolkit/report/svg.js';
 import { bucketErrors } from '../metrics.js';
+import { spreadSummary } from './table.js';
 import type { ChaosReport, ScenarioResult } from '../result.js';
 
 /**
@@ -61,6 +62,7 @@ function section(r: ScenarioResult): string {
     ['target', r.target ?? 'whole cluster'],
     ['fault', r.fault ? `${r.fault.details} (window ${r.fault.healedAt - r.fault.injectedAt} ms, from +${r.fault.injectedAt - r.startedAt} ms)` : 'none'],
     ['executions', `${r.executions} attempts, ${r.completed} jobs completed, ${errors} errors (failed, crashed, rejected writes, failed adds)`],
+    ...(spreadSummary(r) ? [['spread and connections', spreadSummary(r)!]] : []),
     ['data loss allowed by config', String(r.dataLossAllowedByConfig)],
     ['drained', r.drained ? 'yes' : 'no'],
     ['duration', `${(r.durationMs / 1000).toFixed(1)} s`],

@@ -84,13 +84,15 @@ export class CronManagerService {
    * Starts the worker of one entity through its type's `onSpawnWorker` (the engine's dispatcher calls it for
    * entities it took from the ready set). Honours `getDesiredWorkerCount` (0 = leave the entity alone). Workers
    * created inside are managed by the engine (counted per node, released when idle). Callback errors propagate.
+   * 'declined': the callback made no `createWorker` call for an entity (the dispatcher retries it shortly).
    */
-  async spawnEntity(entityType: string, entityId: string): Promise<'spawned' | 'not-wanted' | 'unregistered'> {
+  async spawnEntity(entityType: string, entityId: string): Promise<'spawned' | 'declined' | 'not-wanted' | 'unregistered'> {
     const reg = this.registrations.get(entityType);
     if (!reg) return 'unregistered';
     if ((await this.desiredCount(reg, entityId, 1)) < 1) return 'not-wanted';
-    await runAsEngineSpawn(() => reg.onSpawnWorker(entityId));
-    return 'spawned';
+    const { createWorkerCalls } = await runAsEngineSpawn(() => reg.onSpawnWorker(entityId));
+    // 'declined': the callback returned without asking for a worker of the entity (nothing serves it now).
+    return createWorkerCalls > 0 ? 'spawned' : 'declined';
   }
 
   /**

@@ -4,6 +4,7 @@ import { entityQueueName, keys } from '../config/keys.js';
 import { CronManagerService } from '../cron/cron-manager.service.js';
 import { ATOMIC_QUEUES_CLOCK, type Clock, type ClockTimer } from '../ports/clock.js';
 import { ATOMIC_QUEUES_REDIS, ATOMIC_QUEUES_REDIS_SUBSCRIBER, type RedisClient } from '../ports/redis.js';
+import { QueueManagerService } from '../queues/queue-manager.service.js';
 import { reapLeasesScript, takeReadyScript } from './engine.lua.js';
 import { EngineSignals } from './engine-signals.service.js';
 import { leaseMember, parseEntityRef } from './leases.js';
@@ -22,6 +23,8 @@ export interface DispatcherStats {
   spawned: number;
   reaped: number;
   polls: number;
+  /** Spawns whose onSpawnWorker asked for no worker while the entity had work: retried later. */
+  declined: number;
 }
 
 /**
@@ -50,7 +53,7 @@ export class EntityDispatcher implements OnApplicationBootstrap {
   private cursor = 0;
   private unsubscribeSlots?: () => void;
   private unsubscribeTypes?: () => void;
-  readonly stats: DispatcherStats = { taken: 0, spawned: 0, reaped: 0, polls: 0 };
+  readonly stats: DispatcherStats = { taken: 0, spawned: 0, reaped: 0, polls: 0, declined: 0 };
 
   constructor(
     @Inject(ATOMIC_QUEUES_REDIS) private readonly redis: RedisClient,
@@ -59,6 +62,7 @@ export class EntityDispatcher implements OnApplicationBootstrap {
     @Inject(ATOMIC_QUEUES_CLOCK) private readonly clock: Clock,
     private readonly signals: EngineSignals,
     private readonly cron: CronManagerService,
+    private readonly queues: QueueManagerService,
   ) {}
 
   get isRunning(): boolean {
@@ -193,11 +197,26 @@ export class EntityDispatcher implements OnApplicationBootstrap {
       .spawnEntity(entityType, entityId)
       .then((outcome) => {
         if (outcome === 'spawned') this.stats.spawned += 1;
+        else if (outcome === 'declined') return this.retryDeclined(entityType, entityId);
       })
       .catch((err) => this.logger.error(`onSpawnWorker failed for ${entityType}/${entityId} (the cron retries it): ${String(err)}`))
       .finally(() => {
         this.spawning -= 1;
       });
+  }
+
+  /**
+   * onSpawnWorker returned without asking for a worker (typically: it takes a fencing lease first and the
+   * previous owner, whose close just made the entity ready, releases that lease only in its `onClosed`, a moment
+   * later). The entity was taken out of the ready set and nothing serves it: without this it would wait for the
+   * cron's next tick over the pending-job index (5 s by default), or for ever with the cron off. So, if its queue
+   * still holds work, it is marked ready again a quarter poll from now (any node may take it then).
+   */
+  private async retryDeclined(entityType: string, entityId: string): Promise<void> {
+    const counts = await this.queues.getJobCounts(entityQueueName(entityType, entityId));
+    if (counts.waiting + counts.prioritized + counts.active + counts.delayed === 0) return;
+    this.stats.declined += 1;
+    await this.signals.markReady({ entityType, entityId }, this.clock.now() + Math.max(1, Math.round(this.config.engine.pollInterval / 4)));
   }
 
   /** No free slot: idle workers release their entities now (each freed slot kicks a new round). */

@@ -21,7 +21,7 @@ import { EngineSignals, type LocalEntityWorker } from '../engine/engine-signals.
 import { takeOrphanFlagScript } from '../engine/engine.lua.js';
 import { JobWaiter } from '../engine/job-waiter.js';
 import { leaseMember } from '../engine/leases.js';
-import { isEngineSpawn } from '../engine/spawn-context.js';
+import { isEngineSpawn, noteEngineSpawnCreateWorker } from '../engine/spawn-context.js';
 import { argumentRules, assertEntity, assertName } from '../validation.js';
 import { backoffDelay } from './backoff.js';
 import { releaseHeartbeatScript } from './heartbeat.lua.js';
@@ -137,6 +137,9 @@ export class WorkerManagerService {
     const settings = resolveWorkerDefaults(options.config, this.config.workerDefaults, 'config', argumentRules);
     const entity = options.entity ?? (await this.queues.getQueueEntity(queueName));
     if (entity) assertEntity(entity.entityType, entity.entityId);
+    // Every outcome below (created, alive elsewhere, at capacity) leaves the entity served or ready: the engine
+    // needs no retry of this spawn (see EntityDispatcher, declined spawns).
+    if (entity) noteEngineSpawnCreateWorker();
     const existing = this.workers.get(workerName);
     // A local worker of the name that is closing (released, signalled) gives way: wait for it, then claim anew.
     if (existing?.closing && !this.shuttingDown) await existing.closing;

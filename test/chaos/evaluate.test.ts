@@ -98,4 +98,33 @@ describe('evaluate a drained run', () => {
     const r = evaluate(base(history, [enq('a', 0, 10), enq('a', 1, 20, 'unknown'), enq('a', 2, 30), enq('b', 0, 40)]));
     expect(r).toMatchObject({ verdict: 'PASS', lost: 0, fifoViolations: 0 });
   });
+
+  it('fails many-entities when a node held more Redis connections than its budget, and reports the spread', () => {
+    const many = getScenario('many-entities');
+    const history = [exec('a', 0, 100, 200), exec('a', 1, 300, 400, { node: 'node-2' }), exec('a', 2, 500, 600), exec('b', 0, 500, 600, { node: 'node-3' })];
+    const peaks = (node2: number) => ({
+      samples: 3,
+      peakPerNode: { 'node-1': 5, 'node-2': node2, 'node-3': 5 },
+      kindsAtPeak: {},
+      peakUnnamed: 0,
+    });
+    const input = (node2: number): EvaluateInput => ({
+      ...base(history, enqueued),
+      spec: { name: 'many-entities', title: many.title, scenario: many },
+      connections: peaks(node2),
+    });
+    const ok = evaluate(input(5));
+    expect(ok).toMatchObject({ verdict: 'PASS', reasons: [] });
+    expect(ok.perNode).toEqual([
+      { node: 'node-1', entities: 1, jobs: 2, entityShare: 1 / 2, jobShare: 2 / 4 },
+      { node: 'node-2', entities: 1, jobs: 1, entityShare: 1 / 2, jobShare: 1 / 4 },
+      { node: 'node-3', entities: 1, jobs: 1, entityShare: 1 / 2, jobShare: 1 / 4 },
+    ]);
+    // one connection per entity worker (the engine before) is what the budget catches
+    const over = evaluate(input(many.maxConnectionsPerNode! + 1));
+    expect(over.verdict).toBe('FAIL');
+    expect(over.reasons).toEqual([`Redis connections above ${many.maxConnectionsPerNode} per node: node-2 ${many.maxConnectionsPerNode! + 1}`]);
+    // scenarios without a budget only report the peaks
+    expect(evaluate({ ...base(history, enqueued), connections: peaks(40) }).verdict).toBe('PASS');
+  });
 });

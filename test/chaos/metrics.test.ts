@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { EnqueuedJob, JobExecution } from '@nestjs/atomic-queues/testing';
 import { checkSingleWorkerPerEntity } from '@nestjs/atomic-queues/testing';
-import { buildTimeline, jobsInFlightDuring, rejectedWrites, staleTokenOverlaps, recoveryAfterHeal } from '../../chaos/metrics.js';
+import {
+  addConnectionSample,
+  buildTimeline,
+  jobsInFlightDuring,
+  moduleConnectionOwner,
+  nodeShares,
+  rejectedWrites,
+  staleTokenOverlaps,
+  recoveryAfterHeal,
+  type ConnectionPeaks,
+} from '../../chaos/metrics.js';
 import { decideVerdict, type VerdictInput } from '../../chaos/result.js';
 
 const exec = (entityId: string, jobId: string, start: number, end: number | undefined, extra: Partial<JobExecution> = {}): JobExecution => ({
@@ -119,6 +129,42 @@ describe('verdict', () => {
     expect(decideVerdict({ ...clean, expectViolations: true, overlaps: 4, fifoViolations: 2 })).toEqual({
       verdict: 'PASS',
       reasons: ['unsafe configuration detected: 2 FIFO violations, 4 applied overlaps'],
+    });
+  });
+});
+
+describe('per-node share and connection peaks', () => {
+  it('counts applied completions per node, and each entity once per node that completed a job of it', () => {
+    const history = [
+      exec('1', 'a', 0, 10, { node: 'node-1' }),
+      exec('1', 'b', 10, 20, { node: 'node-2' }), // released, re-taken by node-2
+      exec('2', 'c', 0, 10, { node: 'node-1' }),
+      exec('2', 'd', 10, 20, { node: 'node-1' }),
+      exec('3', 'e', 0, 10, { node: 'node-10' }),
+      exec('3', 'f', 0, 10, { node: 'node-2', applied: false }), // rejected write: not counted
+      exec('3', 'g', 0, undefined, { node: 'node-2' }), // crashed: not counted
+    ];
+    expect(nodeShares(history)).toEqual([
+      { node: 'node-1', entities: 2, jobs: 3, entityShare: 2 / 3, jobShare: 3 / 5 },
+      { node: 'node-2', entities: 1, jobs: 1, entityShare: 1 / 3, jobShare: 1 / 5 },
+      { node: 'node-10', entities: 1, jobs: 1, entityShare: 1 / 3, jobShare: 1 / 5 },
+    ]);
+    expect(nodeShares([])).toEqual([]);
+  });
+
+  it('keeps the peak of the module-named connections of each run node, with its kinds', () => {
+    expect(moduleConnectionOwner('aq:node-2:workers')).toEqual({ node: 'node-2', kind: 'workers' });
+    expect(moduleConnectionOwner('aq:queues')).toBeUndefined();
+    expect(moduleConnectionOwner('bull:abc')).toBeUndefined();
+    const peaks: ConnectionPeaks = { samples: 0, peakPerNode: {}, kindsAtPeak: {}, peakUnnamed: 0 };
+    const base = ['aq:node-1:cmd', 'aq:node-1:sub', 'aq:node-1:hb', 'aq:node-1:queues', 'aq:node-1:workers', 'aq:node-2:cmd'];
+    addConnectionSample(peaks, [...base, 'aq:producer-1:cmd', '', ''], ['node-1', 'node-2']);
+    addConnectionSample(peaks, ['aq:node-1:cmd', 'aq:node-2:cmd', 'aq:node-2:workers', ''], ['node-1', 'node-2']);
+    expect(peaks).toEqual({
+      samples: 2,
+      peakPerNode: { 'node-1': 5, 'node-2': 2 },
+      kindsAtPeak: { 'node-1': { cmd: 1, sub: 1, hb: 1, queues: 1, workers: 1 }, 'node-2': { cmd: 1, workers: 1 } },
+      peakUnnamed: 2,
     });
   });
 });

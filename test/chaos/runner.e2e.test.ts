@@ -42,6 +42,12 @@ describe.skipIf(!existsSync(binary))('chaos runner end to end: latency scenario 
     expect(result.recoveryMs).not.toBeNull();
     const completions = result.timeline.buckets.reduce((n, b) => n + b.completed, 0);
     expect(completions).toBe(result.executions - result.rejectedWrites - result.timeline.buckets.reduce((n, b) => n + b.failed + b.crashed, 0));
+    // The sampler saw every node through its connection names; the engine's budget is 5 per node.
+    expect(result.connections!.samples).toBeGreaterThan(0);
+    expect(Object.keys(result.connections!.peakPerNode).sort()).toEqual(['node-1', 'node-2', 'node-3']);
+    for (const peak of Object.values(result.connections!.peakPerNode)) expect(peak).toBeLessThanOrEqual(5);
+    expect(result.connections!.peakEntityWorkers).toBeGreaterThan(0);
+    expect(result.perNode!.reduce((n, x) => n + x.jobs, 0)).toBe(completions);
   }, 120_000);
 
   it('self-test: the same runner reports violations for per-entity concurrency 2 without fencing', async () => {

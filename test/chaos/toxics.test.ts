@@ -6,7 +6,7 @@ import {
   resetPeerToxic,
   slicerToxic,
 } from '../../chaos/toxiproxy/toxics.js';
-import { SCENARIOS, SCENARIO_NAMES, getScenario, pastTtl } from '../../chaos/scenarios.js';
+import { SCENARIOS, SCENARIO_NAMES, getScenario, pastTtl, scenarioProfile } from '../../chaos/scenarios.js';
 import { getProfile } from '../../chaos/profile.js';
 
 describe('toxic definitions', () => {
@@ -48,9 +48,9 @@ describe('toxic definitions', () => {
 });
 
 describe('scenario catalog', () => {
-  it('has the nine fault scenarios of the issue, uniquely named', () => {
+  it('has the nine fault scenarios of the issue and the many-entities one, uniquely named', () => {
     expect(SCENARIO_NAMES).toEqual([
-      'latency', 'reset-peer', 'partition', 'redis-restart', 'node-kill', 'node-pause', 'bandwidth', 'slicer', 'node-term',
+      'latency', 'reset-peer', 'partition', 'redis-restart', 'node-kill', 'node-pause', 'bandwidth', 'slicer', 'node-term', 'many-entities',
     ]);
     expect(new Set(SCENARIO_NAMES).size).toBe(SCENARIOS.length);
   });
@@ -59,6 +59,17 @@ describe('scenario catalog', () => {
     for (const name of ['ci', 'full']) {
       const p = getProfile(name);
       expect(pastTtl(p)).toBeGreaterThan(p.heartbeatTtlMs);
+    }
+  });
+
+  it('runs many-entities with 1,000+ entities and a connection budget, other scenarios with the profile load', () => {
+    for (const name of ['ci', 'full']) {
+      const p = getProfile(name);
+      const many = scenarioProfile(p, getScenario('many-entities'));
+      expect(many.entities).toBeGreaterThanOrEqual(1000);
+      expect(many.heartbeatTtlMs).toBe(p.heartbeatTtlMs);
+      expect(getScenario('many-entities').maxConnectionsPerNode).toBeLessThanOrEqual(6);
+      expect(scenarioProfile(p, getScenario('partition'))).toBe(p);
     }
   });
 

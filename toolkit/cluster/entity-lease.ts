@@ -18,8 +18,8 @@ export interface EntityLeaseOptions {
   /** Extend period: the worker heartbeat interval. */
   intervalMs: number;
   /**
-   * Asked before every extend: false once the worker no longer owns the entity (it is closing, or its heartbeat is
-   * no longer this node's). The lease then stops (lost) and the lock expires within a TTL, like the heartbeat.
+   * Asked before every extend: false once the worker no longer owns the entity (it is closing, or another node's
+   * heartbeat holds its name). The lease then stops (lost) and the lock expires within a TTL, like the heartbeat.
    */
   stillOwner(): boolean | Promise<boolean>;
   /** Called once when the lease is lost: an extend found the lock gone, or none was confirmed for a whole TTL. */
@@ -87,7 +87,7 @@ export class EntityLease {
     this.inFlight = true;
     const sentAt = Date.now();
     try {
-      if (!(await this.o.stillOwner())) return this.markLost('the worker no longer owns the entity (closing, or its heartbeat is gone)');
+      if (!(await this.o.stillOwner())) return this.markLost('the worker no longer owns the entity (closing, or its name is held elsewhere)');
       const held = await this.o.locks.extendLock(this.o.entityType, this.o.entityId, this.o.ownerId, this.o.ttlSeconds);
       if (held) this.confirmedAt = sentAt;
       else this.markLost('the lock expired or another owner holds it');

@@ -123,7 +123,13 @@ class NodeRuntime {
       intervalMs: this.s.heartbeatIntervalMs,
       stillOwner: async () => {
         const { worker } = instance;
-        return worker !== undefined && !worker.closing && (await this.workers.getWorkerOwner(instance.workerName)) === this.s.nodeId;
+        if (worker === undefined || worker.closing) return false;
+        // Another node's heartbeat on the name: the entity is served elsewhere. No heartbeat at all is not a loss
+        // by itself: the engine's idle release drops the heartbeat first and re-claims it when a job arrived
+        // meanwhile (docs/engine.md), so a worker that goes on serving is briefly without one. A heartbeat that is
+        // really gone makes the module close the worker ('heartbeat-lost'), and `closing` ends the lease then.
+        const owner = await this.workers.getWorkerOwner(instance.workerName);
+        return owner === undefined || owner === this.s.nodeId;
       },
       onLost: (why) => this.closeInstance(instance, why),
     });
