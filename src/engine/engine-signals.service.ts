@@ -59,10 +59,6 @@ export class EngineSignals {
     return this.local.values();
   }
 
-  localWorker(queueName: string): LocalEntityWorker | undefined {
-    return this.local.get(queueName);
-  }
-
   register(worker: LocalEntityWorker): void {
     const previous = this.local.get(worker.queueName);
     if (previous) this.unregister(previous);

@@ -213,8 +213,7 @@ export class EntityDispatcher implements OnApplicationBootstrap {
    * still holds work, it is marked ready again a quarter poll from now (any node may take it then).
    */
   private async retryDeclined(entityType: string, entityId: string): Promise<void> {
-    const counts = await this.queues.getJobCounts(entityQueueName(entityType, entityId));
-    if (counts.waiting + counts.prioritized + counts.active + counts.delayed === 0) return;
+    if ((await this.queues.nextWorkAt(entityQueueName(entityType, entityId))) === undefined) return;
     this.stats.declined += 1;
     await this.signals.markReady({ entityType, entityId }, this.clock.now() + Math.max(1, Math.round(this.config.engine.pollInterval / 4)));
   }

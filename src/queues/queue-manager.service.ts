@@ -179,13 +179,16 @@ export class QueueManagerService {
     return { id: String(job.id), name: jobName, queueName };
   }
 
-  /** Run time (ms) of the queue's earliest delayed job, or undefined when it has none. */
-  async nextDelayedAt(queueName: string): Promise<number | undefined> {
-    assertName('queueName', queueName);
-    const queue = await this.queueFor(queueName);
-    const [first] = await queue.getJobs(['delayed'], 0, 0, true);
-    if (!first) return undefined;
-    return first.timestamp + (first.delay ?? first.opts.delay ?? 0);
+  /**
+   * When the queue next has a job to run: 0 when one is waiting, prioritized or active (now), else the run time
+   * (ms) of its earliest delayed job, else undefined (nothing left). The engine's one rule for "work is left".
+   */
+  async nextWorkAt(queueName: string): Promise<number | undefined> {
+    const counts = await this.getJobCounts(queueName);
+    if (counts.waiting + counts.prioritized + counts.active > 0) return 0;
+    if (counts.delayed === 0) return undefined;
+    const [first] = await (await this.queueFor(queueName)).getJobs(['delayed'], 0, 0, true);
+    return first ? first.timestamp + (first.delay ?? first.opts.delay ?? 0) : 0;
   }
 
   /** The entity's queue with its setup complete. */

@@ -544,18 +544,17 @@ export class WorkerManagerService {
         void this.closeWorker(managed.name, 'heartbeat-lost');
         return true;
       }
-      const counts = await this.queues.getJobCounts(managed.queueName).catch(() => undefined);
-      const runnable = counts === undefined || counts.waiting + counts.prioritized + counts.active > 0;
-      if (runnable) {
+      // Unknown (a failed read) counts as runnable: keep serving rather than strand a job.
+      const workAt = await this.queues.nextWorkAt(managed.queueName).catch(() => 0);
+      if (workAt === 0) {
         const again = await this.redis.set(managed.heartbeatKey, managed.owner, 'PX', managed.ttlMs, 'NX');
         if (again === 'OK') {
           managed.lastRefresh = this.clock.now();
           await this.writeLease(managed.entity, managed.name, managed.ttlMs);
           return false;
         }
-      } else if (counts.delayed > 0) {
-        const dueAt = await this.queues.nextDelayedAt(managed.queueName);
-        await this.signals.markReady(managed.entity, dueAt ?? this.clock.now());
+      } else if (workAt !== undefined) {
+        await this.signals.markReady(managed.entity, workAt);
       }
     } catch (err) {
       // Unsure whether the heartbeat is ours: stop serving; the name is free or expires, and the cron/poll retake it.
@@ -577,9 +576,8 @@ export class WorkerManagerService {
 
   /** Marks the entity ready (now, or when its earliest delayed job is due) if its queue still holds work. */
   private async markReadyIfWork(queueName: string, entity: { entityType: string; entityId: string }): Promise<void> {
-    const counts = await this.queues.getJobCounts(queueName);
-    if (counts.waiting + counts.prioritized + counts.active > 0) await this.signals.markReady(entity, this.clock.now());
-    else if (counts.delayed > 0) await this.signals.markReady(entity, (await this.queues.nextDelayedAt(queueName)) ?? this.clock.now());
+    const workAt = await this.queues.nextWorkAt(queueName);
+    if (workAt !== undefined) await this.signals.markReady(entity, Math.max(workAt, this.clock.now()));
   }
 
   /**
