@@ -58,6 +58,9 @@ interface ManagedWorker extends HeartbeatMember, StallCheckTarget {
   releasing?: boolean;
 }
 
+/** createWorker's options once checked: the entity resolved, and whether the engine spawned it (managed slot). */
+type ClaimRequest = CreateWorkerOptions & { managedSpawn: boolean };
+
 /** Heartbeat keys per MGET in workersAlive. */
 const MGET_CHUNK = 1000;
 
@@ -157,7 +160,7 @@ export class WorkerManagerService {
       const first = await inFlight;
       return first.created ? { created: false, workerName, reason: 'alive', owner: this.nodeId } : first;
     }
-    const claim = this.claim({ ...options, entity }, settings);
+    const claim = this.claim({ ...options, entity, managedSpawn }, settings);
     this.claiming.set(workerName, claim);
     try {
       return await claim;
@@ -166,7 +169,7 @@ export class WorkerManagerService {
     }
   }
 
-  private async claim(options: CreateWorkerOptions, settings: Required<WorkerDefaultsConfig>): Promise<CreateWorkerResult> {
+  private async claim(options: ClaimRequest, settings: Required<WorkerDefaultsConfig>): Promise<CreateWorkerResult> {
     const { workerName } = options;
     const hbKey = keys.heartbeat(this.config.keyPrefix, workerName);
     const owner = `${this.nodeId}|${randomBytes(8).toString('hex')}`;
@@ -322,7 +325,7 @@ export class WorkerManagerService {
 
   // ---------------------------------------------------------------------------------------------------------
 
-  private async start(options: CreateWorkerOptions, owner: string, settings: Required<WorkerDefaultsConfig>): Promise<ManagedWorker> {
+  private async start(options: ClaimRequest, owner: string, settings: Required<WorkerDefaultsConfig>): Promise<ManagedWorker> {
     const { workerName, queueName, entity } = options;
     const processor = options.processor ?? ((job: Job) => this.registry.dispatch(job));
     const channel = keys.shutdownChannel(this.config.keyPrefix, workerName);
@@ -331,7 +334,7 @@ export class WorkerManagerService {
     this.channelToWorker.set(channel, workerName);
 
     let managed!: ManagedWorker;
-    const managedSpawn = entity !== undefined && isEngineSpawn();
+    const { managedSpawn } = options;
     const waiter = new JobWaiter(this.clock, `worker ${workerName}`, managedSpawn ? this.config.engine.idleReleaseMs : 0, {
       onIdle: () => this.releaseIdle(managed),
     });
@@ -503,22 +506,21 @@ export class WorkerManagerService {
     }
     if (this.workers.get(name) !== managed) return; // already finished by a concurrent (forced) close
     this.workers.delete(name);
-    managed.waiter.close();
     if (managed.local) this.signals.unregister(managed.local);
     this.stallChecks.stop(managed);
     const channel = keys.shutdownChannel(this.config.keyPrefix, name);
     this.channelToWorker.delete(channel);
     // Not awaited: the subscriber never gives up on a command while Redis is unreachable.
     this.subscriber.unsubscribe(channel).catch((err: unknown) => this.logger.warn(`unsubscribe ${channel}: ${String(err)}`));
-    // The lease goes before the heartbeat: a lease seen without its heartbeat means a dead owner (takeover).
-    if (entity && reason !== 'heartbeat-lost' && reason !== 'idle') await this.dropLease(entity, name);
+    // A lost heartbeat is no longer ours to release; an idle release dropped lease and heartbeat and re-checked
+    // the queue itself.
     if (reason !== 'heartbeat-lost' && reason !== 'idle') {
+      // The lease goes before the heartbeat: a lease seen without its heartbeat means a dead owner (takeover).
+      if (entity) await this.dropLease(entity, name);
       await this.safely('release heartbeat', () => releaseHeartbeatScript.run(this.redis, [managed.heartbeatKey], [managed.owner]));
-    }
-    if (entity && reason !== 'heartbeat-lost') {
       // Work left behind (a job added while closing, a node going down) is taken by a node at once, not at the
-      // next cron tick. An idle release did this re-check itself, after dropping the heartbeat.
-      if (reason !== 'idle') await this.safely('re-check', () => this.markReadyIfWork(managed.queueName, entity));
+      // next cron tick.
+      if (entity) await this.safely('re-check', () => this.markReadyIfWork(managed.queueName, entity));
     }
     // After a lost heartbeat the name may already belong to a worker elsewhere: leave its index entry alone.
     const takenOver = reason === 'heartbeat-lost' && (await this.safely('read owner', () => this.workerExists(name))) !== false;
