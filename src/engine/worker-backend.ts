@@ -9,14 +9,14 @@ export interface EngineBackendOptions {
   raceBase?: boolean;
 }
 
+/** What a severed backend still answers: identity, events and teardown. */
+const KEPT = new Set(['close', 'disconnect', 'disconnectBlocking', 'reconnectBlocking', 'toKey', 'parseNodeKey', 'clientName', 'forQueue', 'on', 'once', 'off', 'emit', 'removeListener', 'removeAllListeners', 'listeners', 'listenerCount', 'waitUntilReady', 'setName']);
+
 /**
  * A Worker's backend whose "wait for the next job" is answered by the node (`JobWaiter`) instead of a blocking
  * Redis connection of its own; everything else (fetch, finish, locks, stalled checks) is the base backend's,
  * over the node's shared connection. The base must not own a blocking connection.
  */
-/** What a severed backend still answers: identity, events and teardown. */
-const KEPT = new Set(['close', 'disconnect', 'disconnectBlocking', 'reconnectBlocking', 'toKey', 'parseNodeKey', 'clientName', 'forQueue', 'on', 'once', 'off', 'emit', 'removeListener', 'removeAllListeners', 'listeners', 'listenerCount', 'waitUntilReady', 'setName']);
-
 export function withJobWaiter<B extends IQueueBackend>(base: B, waiter: JobWaiter, options: EngineBackendOptions = {}): B {
   const waitForJob = async (blockTimeout: number): Promise<{ member: string; score: number } | null> => {
     const timeoutMs = Math.max(0, blockTimeout * 1000);
