@@ -80,6 +80,10 @@ export class CronManagerService {
     return [...this.registrations.keys()];
   }
 
+  isRegistered(entityType: string): boolean {
+    return this.registrations.has(entityType);
+  }
+
   /**
    * Starts the worker of one entity through its type's `onSpawnWorker` (the engine's dispatcher calls it for
    * entities it took from the ready set). Honours `getDesiredWorkerCount` (0 = leave the entity alone). Workers

@@ -122,7 +122,7 @@ export class EntityDispatcher implements OnApplicationBootstrap {
     if (!entity) return;
     // The owner of an entity is woken where it runs; the others race (fairly) to take it if it is unowned.
     if (this.signals.wakeLocal(entityQueueName(entity.entityType, entity.entityId))) return;
-    if (this.cron.getRegisteredEntityTypes().includes(entity.entityType)) this.kick();
+    if (this.cron.isRegistered(entity.entityType)) this.kick();
   };
 
   /** Schedules a take round (coalesced). A loaded node waits in proportion to its load unless `now`. */
