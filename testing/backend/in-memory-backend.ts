@@ -24,14 +24,15 @@ import {
 } from 'bullmq';
 import type { ClockTimer } from '../../src/ports/clock.js';
 import { setBackgroundInterval, setBackgroundTimeout } from '../clock/test-clock.js';
+import { removeDeduplicationKey } from './deduplication.js';
 import { unsupported } from './errors.js';
 import type { InMemoryQueueStore, StoreRemoval } from './in-memory-store.js';
 import type { FetchOptions, NextJobData, QueueState } from './queue-state.js';
+import { getRateLimitTtl, withoutRealTimeLimitDelay, type LimiterOptions } from './rate-limit.js';
 import { rangeByIndex } from './sorted-set.js';
 
 const FLOWS = 'flows (parent/child jobs)';
 const SCHEDULERS = 'job schedulers / repeatable jobs';
-const RATE_LIMIT = 'rate limiting';
 
 /** Worker-side options the backend reads (the Worker passes its own options object to the factory). */
 type BackendOptions = QueueBaseOptions<unknown> & KeyPrefixOptions & {
@@ -42,6 +43,7 @@ type BackendOptions = QueueBaseOptions<unknown> & KeyPrefixOptions & {
   skipStalledCheck?: boolean;
   stalledInterval?: number;
   maxStalledCount?: number;
+  limiter?: LimiterOptions;
   removeOnComplete?: boolean | number | KeepJobs;
   removeOnFail?: boolean | number | KeepJobs;
 };
@@ -175,7 +177,7 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   }
 
   private fetchOptions(token: string, name?: string): FetchOptions {
-    return { token, lockDuration: this.opts.lockDuration ?? 30_000, name: name ?? this.opts.name };
+    return { token, lockDuration: this.opts.lockDuration ?? 30_000, name: name ?? this.opts.name, limiter: this.opts.limiter };
   }
 
   private track(result: NextJobData, token: string): NextJobData {
@@ -199,12 +201,22 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return entries.map((e) => this.addAndReport(e.job, e.jobId));
   }
 
-  /** Adds one job; a new one (not a duplicate id) is reported as the store's `added` event. */
+  /**
+   * Adds one job; a new one (not a duplicate id, not deduplicated) is reported as the store's `added` event, and
+   * a delayed job it replaced (deduplication `replace`) as `removed`.
+   */
   private addAndReport(json: JobJson, jobId: string): string {
     const existed = jobId ? this.state.jobs.has(String(jobId)) : false;
     const id = this.state.addJob(json, jobId);
+    const news = this.state.deduplication.takeNews();
+    this.reportRemoved(news.replaced, 'deduplicate');
+    if (!existed && !news.deduplicated) this.reportAdded(id);
+    return id;
+  }
+
+  private reportAdded(id: string): void {
     const job = this.state.getJob(id);
-    if (!existed && job && this.store.listenerCount('added') > 0) {
+    if (job && this.store.listenerCount('added') > 0) {
       this.store.emit('added', this.qualifiedName, {
         id,
         name: job.name,
@@ -215,7 +227,6 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
         at: this.state.now(),
       });
     }
-    return id;
   }
 
   /** Reports jobs deleted through the queue API as the store's `removed` event. */
@@ -227,7 +238,6 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     const opts = (job.opts ?? {}) as JobsOptions & Record<string, unknown>;
     if (job.parent || job.parentKey || parentKeyOpts?.parentKey || parentKeyOpts?.addToWaitingChildren) unsupported(FLOWS);
     if (job.repeatJobKey || opts.repeat) unsupported(SCHEDULERS);
-    if (opts.deduplication) unsupported('deduplication');
   }
 
   async addFlow(): Promise<[Error | null, string | number][]> {
@@ -275,13 +285,9 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
 
   // ---------------------------------------------------------------- worker transitions
 
+  /** While rate limited, answers "no job" with no real-time delay: `waitForJob` then blocks until the window ends on the clock. */
   async moveToActive(token: string, name?: string): Promise<any[]> {
-    this.assertNoLimiter();
-    return this.track(this.state.fetchNext(this.fetchOptions(token, name)), token);
-  }
-
-  private assertNoLimiter(): void {
-    if ((this.opts as { limiter?: unknown }).limiter) unsupported(RATE_LIMIT);
+    return this.track(withoutRealTimeLimitDelay(this.state.fetchNext(this.fetchOptions(token, name))), token);
   }
 
   async moveToCompleted<T = any, R = any, N extends string = string>(
@@ -318,6 +324,7 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   ): { result: NextJobData; finishedOn: number } {
     this.owned.delete(jobId);
     const done = this.state.finish(target, jobId, value, keep, token, this.fetchNextOptions(token, fetchNext), fieldsToUpdate);
+    for (const id of this.state.deduplication.takeNews().requeued) this.reportAdded(id);
     this.track(done.result, token);
     return done;
   }
@@ -332,9 +339,14 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return unsupported(FLOWS);
   }
 
+  /**
+   * Redis returns the limiter's milliseconds left, and the Worker sleeps them in real time after a
+   * RateLimitError. Here it returns 0 and the Worker's next fetch waits for the window on the store's clock.
+   */
   async moveJobFromActiveToWait(jobId: string, token = '0'): Promise<number> {
     this.owned.delete(jobId);
-    return this.state.activeToWait(jobId, token);
+    this.state.activeToWait(jobId, token);
+    return 0;
   }
 
   async retryJob(jobId: string, lifo: boolean, token = '0', opts: RetryJobOpts = {}): Promise<void> {
@@ -427,12 +439,14 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return unsupported(FLOWS);
   }
 
-  async removeDeduplicationKey(): Promise<number> {
-    return 0;
+  /** Job#removeDeduplicationKey: only while this job holds the key. */
+  async removeDeduplicationKey(deduplicationId: string, jobId: string): Promise<number> {
+    return removeDeduplicationKey(this.state, deduplicationId, jobId);
   }
 
-  async deleteDeduplicationKey(): Promise<number> {
-    return 0;
+  /** Queue#removeDeduplicationKey: unconditionally (DEL). */
+  async deleteDeduplicationKey(deduplicationId: string): Promise<number> {
+    return this.state.deduplication.del(deduplicationId);
   }
 
   async updateData<T = any, R = any, N extends string = string>(job: MinimalJob<T, R, N>, data: T): Promise<void> {
@@ -514,8 +528,8 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return job ? this.state.toJobJson(job) : undefined;
   }
 
-  async getDeduplicationJobId(): Promise<string | null> {
-    return null;
+  async getDeduplicationJobId(deduplicationId: string): Promise<string | null> {
+    return this.state.deduplication.get(deduplicationId);
   }
 
   async getJobLogs(jobId: string, start: number, end: number, asc: boolean): Promise<{ logs: string[]; count: number }> {
@@ -524,8 +538,8 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return { logs: page, count: logs.length };
   }
 
-  async getRateLimitTtl(): Promise<number> {
-    return -2; // no limiter key can exist (rate limiting throws)
+  async getRateLimitTtl(maxJobs?: number): Promise<number> {
+    return getRateLimitTtl(this.state.limiter, this.state.meta, maxJobs);
   }
 
   async getCounts(types: JobType[], delayedTimestamp?: number): Promise<number[]> {
@@ -576,7 +590,6 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   // ---------------------------------------------------------------- meta
 
   async setQueueMeta(values: Record<string, string | number>): Promise<number> {
-    if ('max' in values || 'duration' in values) unsupported(`${RATE_LIMIT} (global rate limit)`);
     let added = 0;
     for (const [k, v] of Object.entries(values)) {
       if (!this.state.meta.has(k)) added++;
@@ -609,12 +622,12 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return this.state.meta.has(field);
   }
 
-  async setRateLimit(_expireTimeMs: number): Promise<void> {
-    return unsupported(RATE_LIMIT);
+  async setRateLimit(expireTimeMs: number): Promise<void> {
+    this.state.limiter.setManualLimit(expireTimeMs);
   }
 
   async removeRateLimitKey(): Promise<number> {
-    return 0;
+    return this.state.limiter.del();
   }
 
   async removeDeprecatedPriorityKey(): Promise<number> {
@@ -654,7 +667,7 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   async waitForJob(blockTimeout: number): Promise<{ member: string; score: number } | null> {
     if (this.closing || this.blockingDisconnected) throw new ConnectionClosedError();
     const marker = { member: '0', score: 0 };
-    if (this.state.hasWork()) return marker;
+    if (this.state.hasWork(this.opts.limiter)) return marker;
     return this.block(this.state.waiters, blockTimeout * 1000, `waitForJob ${this.name}`, () => marker, null);
   }
 
