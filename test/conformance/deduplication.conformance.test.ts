@@ -167,6 +167,23 @@ describeOnBothBackends('conformance: deduplication', (world) => {
     expect((await q.add('next', {})).id).toBe('5');
   });
 
+  it('keepLastIfActive: a failed holder also creates the kept job; the key has no expiry whatever the ttl', async () => {
+    const w = world();
+    const q = w.queue('keep-fail');
+    const opts = (v: number) => ['job', { v }, { deduplication: { id: 'kf', ttl: 100, keepLastIfActive: true } }] as const;
+    const a = await q.add(...opts(1));
+    await w.advance(200);
+    expect(await q.getDeduplicationJobId('kf')).toBe(a.id); // ttl ignored: held until a finishes
+    const worker = w.worker('keep-fail', null);
+    const taken = (await worker.getNextJob('tok', { block: false }))!;
+    expect((await q.add(...opts(2))).id).toBe(a.id);
+    await taken.moveToFailed(new Error('boom'), 'tok', false);
+    const kept = (await q.getJob('2'))!;
+    expect(kept.data).toEqual({ v: 2 });
+    expect(await kept.getState()).toBe('waiting');
+    expect(await q.getDeduplicationJobId('kf')).toBe('2');
+  });
+
   it('removing the holder (remove, drain, clean) releases its id', async () => {
     const w = world();
     const q = w.queue('removal');

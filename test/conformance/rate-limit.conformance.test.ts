@@ -29,6 +29,17 @@ describeOnBothBackends('conformance: rate limiting', (world, kind) => {
     expect(byName.get('j5')! - byName.get('j3')!).toBeGreaterThanOrEqual(WINDOW - 5);
   });
 
+  it('the limit holds across a worker\'s concurrency: only `max` jobs start per window', async () => {
+    const w = world();
+    const q = w.queue('concurrent');
+    for (let i = 1; i <= 4; i++) await q.add(`c${i}`, {});
+    w.worker('concurrent', async () => 'ok', { concurrency: 4, limiter: { max: 2, duration: WINDOW } });
+    await w.waitFor(async () => (await q.getCompletedCount()) === 4, 'all done');
+    const starts = (await q.getJobs(['completed'])).map((j) => j.processedOn!).sort((a, b) => a - b);
+    expect(starts[2] - starts[0]).toBeGreaterThanOrEqual(WINDOW - 5);
+    expect(starts[3] - starts[1]).toBeGreaterThanOrEqual(WINDOW - 5);
+  });
+
   it('global rate limit: setGlobalRateLimit / getGlobalRateLimit / removeGlobalRateLimit and the limit it puts on every worker', async () => {
     const w = world();
     const q = w.queue('global');

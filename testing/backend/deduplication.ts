@@ -117,9 +117,16 @@ export class Deduplication {
     return news;
   }
 
-  /** @internal for the scripts below */
-  record(): DeduplicationNews {
-    return this.news;
+  noteDeduplicated(): void {
+    this.news.deduplicated = true;
+  }
+
+  noteReplaced(jobId: string): void {
+    this.news.replaced.push(jobId);
+  }
+
+  noteRequeued(jobId: string): void {
+    this.news.requeued.push(jobId);
   }
 
   private entry(id: string) {
@@ -226,7 +233,7 @@ export function deduplicateJob(host: DeduplicationHost, json: JobJson, jobId: st
       held.delay = delay;
       host.addDelayed(held, host.now() + Math.max(0, delay));
     }
-    if (current !== undefined) dedup.record().deduplicated = true;
+    if (current !== undefined) dedup.noteDeduplicated();
     return current;
   }
   const current = dedup.get(opts.id);
@@ -240,7 +247,7 @@ export function deduplicateJob(host: DeduplicationHost, json: JobJson, jobId: st
     host.armDelayTimer();
     host.addEvent('event', 'removed', 'jobId', current, 'prev', 'delayed');
     emitDeduplicated(host, jobId, opts.id, current);
-    dedup.record().replaced.push(current);
+    dedup.noteReplaced(current);
     dedup.deleteNext(opts.id);
     if (opts.keepLastIfActive) dedup.set(opts.id, jobId);
     else if (!opts.extend && positiveTtl(opts) !== undefined) dedup.setKeepTtl(opts.id, jobId);
@@ -249,7 +256,7 @@ export function deduplicateJob(host: DeduplicationHost, json: JobJson, jobId: st
   }
   if (recoverStaleKey(host, opts, current, jobId)) return undefined;
   storeNextJob(host, opts, current, json, jobId);
-  dedup.record().deduplicated = true;
+  dedup.noteDeduplicated();
   return current;
 }
 
@@ -270,7 +277,7 @@ export function finalizeDeduplication(host: DeduplicationHost, job: Deduplicated
   if (nextOpts?.keepLastIfActive) dedup.set(deduplicationId, next.jobId);
   else setKey(host, nextOpts ?? { id: deduplicationId }, next.jobId);
   host.storeAndEnqueue({ name: next.name, data: next.data, opts: next.opts }, next.jobId, now);
-  dedup.record().requeued.push(next.jobId);
+  dedup.noteRequeued(next.jobId);
 }
 
 /** removeDeduplicationKeyIfNeededOnRemoval.lua (remove, drain, clean, obliterate): the job's own key goes, with its next job. */
