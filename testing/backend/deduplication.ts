@@ -19,7 +19,7 @@ export interface DeduplicationHost {
   addEvent(...fields: (string | number)[]): string;
   addDelayed(job: DeduplicatedJob, due: number): void;
   armDelayTimer(): void;
-  storeAndEnqueue(json: Pick<JobJson, 'name' | 'data' | 'opts'>, id: string, now: number): void;
+  storeAndEnqueue(json: Pick<JobJson, 'name' | 'data' | 'opts'>, id: string, timestamp: number): void;
   nextJobId(): string;
 }
 
@@ -218,10 +218,10 @@ function deduplicateWithoutReplace(host: DeduplicationHost, opts: DeduplicationO
 
 /**
  * deduplicateJob.lua, run by every add (addStandardJob / addDelayedJob / addPrioritizedJob) before the job is
- * stored. Returns the id of the job that holds the deduplication id when the add is deduplicated (the add then
- * returns that id and stores nothing), else undefined.
+ * stored (`timestamp`: the incoming job's). Returns the id of the job that holds the deduplication id when the
+ * add is deduplicated (the add then returns that id and stores nothing), else undefined.
  */
-export function deduplicateJob(host: DeduplicationHost, json: JobJson, jobId: string): string | undefined {
+export function deduplicateJob(host: DeduplicationHost, json: JobJson, jobId: string, timestamp: number): string | undefined {
   const opts = json.opts?.deduplication;
   if (opts?.id === undefined) return undefined;
   const dedup = host.deduplication;
@@ -231,7 +231,7 @@ export function deduplicateJob(host: DeduplicationHost, json: JobJson, jobId: st
       const held = host.jobs.get(current)!;
       const delay = Number(json.opts?.delay) || 0;
       held.delay = delay;
-      host.addDelayed(held, host.now() + Math.max(0, delay));
+      host.addDelayed(held, timestamp + Math.max(0, delay));
     }
     if (current !== undefined) dedup.noteDeduplicated();
     return current;

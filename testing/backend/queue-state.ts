@@ -192,14 +192,16 @@ export class QueueState {
       this.addEvent('event', 'duplicated', 'jobId', id);
       return id;
     }
-    const deduplicatedTo = deduplicateJob(this, json, id);
+    // Job instances stamp Date.now(); the stored job uses the store's clock so delays follow it.
+    const timestamp = typeof json.opts?.timestamp === 'number' ? json.opts.timestamp : this.now();
+    const deduplicatedTo = deduplicateJob(this, json, id, timestamp);
     if (deduplicatedTo !== undefined) return deduplicatedTo;
-    this.storeAndEnqueue(json, id, this.now());
+    this.storeAndEnqueue(json, id, timestamp);
     return id;
   }
 
-  /** storeAndEnqueueJob.lua: stores a new job and puts it in delayed, prioritized or wait. */
-  storeAndEnqueue(json: Pick<JobJson, 'name' | 'data' | 'opts' | 'progress'>, id: string, now: number): void {
+  /** storeAndEnqueueJob.lua: stores a new job, created at `timestamp`, and puts it in delayed, prioritized or wait. */
+  storeAndEnqueue(json: Pick<JobJson, 'name' | 'data' | 'opts' | 'progress'>, id: string, timestamp: number): void {
     const opts = structuredClone(json.opts ?? {});
     const job: StoredJob = {
       id,
@@ -210,8 +212,7 @@ export class QueueState {
       attemptsMade: 0,
       attemptsStarted: 0,
       stalledCounter: 0,
-      // Job instances stamp Date.now(); the stored job uses the store's clock so delays follow it.
-      timestamp: typeof opts.timestamp === 'number' ? opts.timestamp : now,
+      timestamp,
       delay: typeof opts.delay === 'number' && opts.delay > 0 ? opts.delay : 0,
       priority: opts.priority ?? 0,
       logs: [],
