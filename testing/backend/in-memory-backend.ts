@@ -44,6 +44,7 @@ type BackendOptions = QueueBaseOptions<unknown> & KeyPrefixOptions & {
   stalledInterval?: number;
   maxStalledCount?: number;
   limiter?: LimiterOptions;
+  maximumRateLimitDelay?: number;
   removeOnComplete?: boolean | number | KeepJobs;
   removeOnFail?: boolean | number | KeepJobs;
 };
@@ -74,6 +75,11 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   private readonly owned = new Map<string, string>();
   private readonly timers: ClockTimer[] = [];
   private blockingDisconnected = false;
+  /**
+   * The Worker's own rate-limit wait (`Worker#limitUntil`), on the store's clock: on Redis the Worker sleeps the
+   * delay it is handed in real time; here it is handed 0 and this backend holds it until this clock time.
+   */
+  private heldUntil = 0;
   private readonly blocked = new Set<(err: Error) => void>();
 
   constructor(
@@ -285,9 +291,28 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
 
   // ---------------------------------------------------------------- worker transitions
 
-  /** While rate limited, answers "no job" with no real-time delay: `waitForJob` then blocks until the window ends on the clock. */
+  /**
+   * While rate limited, answers "no job" with no real-time delay, and holds this worker for the window (no fetch
+   * hands it a job, `waitForJob` blocks) until it ends on the clock, as the Worker's own wait would on Redis.
+   */
   async moveToActive(token: string, name?: string): Promise<any[]> {
-    return this.track(withoutRealTimeLimitDelay(this.state.fetchNext(this.fetchOptions(token, name))), token);
+    if (this.held()) return [null, 0, 0, 0];
+    return this.track(this.holdForLimit(this.state.fetchNext(this.fetchOptions(token, name))), token);
+  }
+
+  private held(): boolean {
+    return this.heldUntil > this.store.clock.now();
+  }
+
+  /** The Worker's updateDelays / waitForRateLimit: a limit delay holds it, at most `maximumRateLimitDelay`. */
+  private holdForLimit<T extends unknown[]>(result: T): T {
+    const delay = typeof result[2] === 'number' ? result[2] : 0;
+    if (delay > 0) this.holdFor(delay);
+    return withoutRealTimeLimitDelay(result);
+  }
+
+  private holdFor(delay: number): void {
+    if (delay > 0) this.heldUntil = this.store.clock.now() + Math.min(delay, this.opts.maximumRateLimitDelay ?? 30_000);
   }
 
   async moveToCompleted<T = any, R = any, N extends string = string>(
@@ -325,14 +350,15 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     this.owned.delete(jobId);
     const done = this.state.finish(target, jobId, value, keep, token, this.fetchNextOptions(token, fetchNext), fieldsToUpdate);
     for (const id of this.state.deduplication.takeNews().requeued) this.reportAdded(id);
-    this.track(done.result, token);
-    return done;
+    const result = this.holdForLimit(done.result);
+    this.track(result, token);
+    return { result, finishedOn: done.finishedOn };
   }
 
   async moveToDelayed(jobId: string, _timestamp: number, delay: number, token = '0', opts: MoveToDelayedOpts = {}): Promise<void | any[]> {
     this.owned.delete(jobId);
     const result = this.state.moveToDelayed(jobId, Math.max(0, delay), token, opts, this.fetchNextOptions(token, !!opts.fetchNext));
-    return this.track(result, token);
+    return this.track(this.holdForLimit(result), token);
   }
 
   async moveToWaitingChildren(_jobId: string, _token: string, _opts?: MoveToWaitingChildrenOpts): Promise<boolean> {
@@ -341,11 +367,11 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
 
   /**
    * Redis returns the limiter's milliseconds left, and the Worker sleeps them in real time after a
-   * RateLimitError. Here it returns 0 and the Worker's next fetch waits for the window on the store's clock.
+   * RateLimitError. Here it returns 0 and holds this worker for them on the store's clock.
    */
   async moveJobFromActiveToWait(jobId: string, token = '0'): Promise<number> {
     this.owned.delete(jobId);
-    this.state.activeToWait(jobId, token);
+    this.holdFor(this.state.activeToWait(jobId, token));
     return 0;
   }
 
@@ -667,7 +693,12 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   async waitForJob(blockTimeout: number): Promise<{ member: string; score: number } | null> {
     if (this.closing || this.blockingDisconnected) throw new ConnectionClosedError();
     const marker = { member: '0', score: 0 };
-    if (this.state.hasWork(this.opts.limiter)) return marker;
+    const holdLeft = this.heldUntil - this.store.clock.now();
+    if (holdLeft > 0 && holdLeft <= blockTimeout * 1000) {
+      // Held for a rate-limit window: wake when it ends (or earlier on a notify; the fetch then answers no job).
+      return this.block(this.state.waiters, holdLeft, `waitForJob ${this.name} (rate limited)`, () => marker, marker);
+    }
+    if (holdLeft <= 0 && this.state.hasWork(this.opts.limiter)) return marker;
     return this.block(this.state.waiters, blockTimeout * 1000, `waitForJob ${this.name}`, () => marker, null);
   }
 

@@ -396,6 +396,11 @@ export class QueueState {
     if (fetchNext) {
       const fetched = this.fetchNext(fetchNext);
       if (fetched[0]) next = fetched;
+      else if ((fetched[2] ?? 0) > 0) {
+        // Rate limited: the script returns the limit delay at once (no 'drained').
+        this.notify();
+        return fetched;
+      }
     }
     if (this.wait.length === 0 && this.active.length === 0 && this.prioritized.size === 0) {
       this.addEvent('event', 'drained');
