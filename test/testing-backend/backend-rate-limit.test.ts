@@ -85,3 +85,20 @@ describe('in-memory backend: rate-limit windows run on the store clock', () => {
     expect(ttl).toBe(5000);
   });
 });
+
+describe('in-memory backend: the limiter counter (prepareJobForProcessing.lua)', () => {
+  it('a job taken with a deferred failure (stalled too often) does not count towards the window', async () => {
+    w = createWorld();
+    const q = w.queue('deferred');
+    const a = await q.add('a', {});
+    const state = w.store.queue('bull:deferred');
+    state.getJob(a.id!)!.deferredFailure = 'job stalled more than allowable limit';
+    const limiter = { max: 1, duration: 1000 };
+    expect(state.fetchNext({ token: 't1', lockDuration: 30_000, limiter })[1]).toBe(a.id);
+    expect(await q.getRateLimitTtl(1)).toBe(0); // nothing counted: no window opened
+    const b = await q.add('b', {});
+    expect(state.fetchNext({ token: 't2', lockDuration: 30_000, limiter })[1]).toBe(b.id);
+    expect(await q.getRateLimitTtl(1)).toBe(1000); // b counted and opened the window
+    expect(state.fetchNext({ token: 't3', lockDuration: 30_000, limiter })).toEqual([null, 0, 1000, 0]);
+  });
+});
