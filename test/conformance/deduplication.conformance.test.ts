@@ -219,6 +219,10 @@ describeOnBothBackends('conformance: deduplication', (world) => {
     expect(await q.getDeduplicationJobId('other')).toBeNull();
     expect(await q.getJob(other.id!)).toBeDefined(); // only the key goes
     expect(await q.getDeduplicationJobId('never')).toBeNull();
+    // The deprecated debounce names are the same calls.
+    expect(await q.getDebounceJobId('j')).toBe(b.id);
+    expect(await q.removeDebounceKey('j')).toBe(1);
+    expect(await q.getDeduplicationJobId('j')).toBeNull();
   });
 
   it('addBulk deduplicates within the batch and against existing jobs', async () => {
