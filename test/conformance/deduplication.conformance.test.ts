@@ -16,10 +16,18 @@ async function recordEvents(w: BackendWorld, name: string) {
   const qe: QueueEvents = w.queueEvents(name, { lastEventId: '0-0' });
   const deduplicated: Deduplicated[] = [];
   const removed: { jobId: string; prev: string }[] = [];
-  qe.on('deduplicated', (args) => void deduplicated.push({ ...args }));
-  qe.on('removed', ({ jobId, prev }) => void removed.push({ jobId, prev }));
+  /** Both kinds, in stream order. */
+  const order: string[] = [];
+  qe.on('deduplicated', (args) => {
+    deduplicated.push({ ...args });
+    order.push(`deduplicated:${args.jobId}`);
+  });
+  qe.on('removed', ({ jobId, prev }) => {
+    removed.push({ jobId, prev });
+    order.push(`removed:${jobId}`);
+  });
   await qe.waitUntilReady();
-  return { deduplicated, removed };
+  return { deduplicated, removed, order };
 }
 
 describeOnBothBackends('conformance: deduplication', (world) => {
@@ -105,6 +113,7 @@ describeOnBothBackends('conformance: deduplication', (world) => {
     await w.waitFor(() => events.deduplicated.length === 1 && events.removed.length === 1, 'events');
     expect(events.removed).toEqual([{ jobId: a.id, prev: 'delayed' }]);
     expect(events.deduplicated).toEqual([{ jobId: b.id, deduplicationId: 'r', deduplicatedJobId: a.id }]);
+    expect(events.order).toEqual([`removed:${a.id}`, `deduplicated:${b.id}`]);
   });
 
   it('replace: a holder that is not delayed stays, and the add returns it', async () => {
