@@ -1,6 +1,7 @@
-import { ErrorCode, type JobJson, type JobsOptions, type KeepJobs } from 'bullmq';
+import { ErrorCode, type JobJson, type JobsOptions, type KeepJobs, type ParentKeys } from 'bullmq';
 import type { Clock, ClockTimer } from '../../src/ports/clock.js';
 import { backendError } from './errors.js';
+import { QueueFlows, type ChildLinks, type QueueLookup } from './flows.js';
 import { SortedSet, rangeByIndex } from './sorted-set.js';
 
 /** One stored job: the decoded job hash of the Redis backend, plus its lock and logs. */
@@ -25,6 +26,11 @@ export interface StoredJob {
   deferredFailure?: string;
   lock?: { token: string; expiresAt: number };
   logs: string[];
+  /** The parent's key (`<prefix>:<queue>:<id>`) and reference, for a child job (flows.ts). */
+  parentKey?: string;
+  parent?: ParentKeys;
+  /** For a parent job: its children (flows.ts). */
+  children?: ChildLinks;
 }
 
 /** What `moveToActive` and the `fetchNext` variants return (BullMQ's raw2NextJobData shape). */
@@ -75,12 +81,17 @@ export class QueueState {
   private eventSeq = 0;
   private stalledCheckUntil = 0;
   private delayTimer: ClockTimer | undefined;
+  /** Parent/child jobs: the waiting-children state and the parent links (flows.ts). */
+  readonly flows: QueueFlows;
 
   constructor(
     readonly qualifiedName: string,
     private readonly clock: Clock,
     private readonly onStalled: (queue: string, jobId: string) => void,
-  ) {}
+    lookup: QueueLookup = () => undefined,
+  ) {
+    this.flows = new QueueFlows(this, lookup);
+  }
 
   now(): number {
     return this.clock.now();
@@ -159,6 +170,8 @@ export class QueueState {
       returnvalue: job.returnvalue as string,
       processedBy: job.processedBy,
       deferredFailure: job.deferredFailure,
+      parentKey: job.parentKey,
+      parent: structuredClone(job.parent),
     };
   }
 
@@ -166,8 +179,11 @@ export class QueueState {
     return !!job.lock && job.lock.expiresAt > this.now();
   }
 
-  /** Adds a job (addStandardJob / addDelayedJob / addPrioritizedJob). Returns the id; an existing id is kept. */
-  addJob(json: JobJson, jobId: string | undefined): string {
+  /**
+   * Adds a job (addStandardJob / addDelayedJob / addPrioritizedJob, or addParentJob with `asParent`). Returns the
+   * id; an existing id is kept. Parent links are flows.ts's (QueueFlows#add).
+   */
+  addJob(json: JobJson, jobId: string | undefined, asParent = false): string {
     const id = jobId ? String(jobId) : String(++this.idCounter);
     if (this.jobs.has(id)) {
       this.addEvent('event', 'duplicated', 'jobId', id);
@@ -192,7 +208,9 @@ export class QueueState {
     };
     this.jobs.set(id, job);
     this.addEvent('event', 'added', 'jobId', id, 'name', job.name);
-    if (job.delay > 0) {
+    if (asParent) {
+      this.flows.addWaitingChildren(job);
+    } else if (job.delay > 0) {
       this.addDelayed(job, job.timestamp + job.delay);
     } else {
       this.enqueue(job, opts.lifo ? 'head' : 'tail');
@@ -203,7 +221,7 @@ export class QueueState {
   }
 
   /** Puts a job into wait (or prioritized when it has a priority). */
-  private enqueue(job: StoredJob, where: 'head' | 'tail'): void {
+  enqueue(job: StoredJob, where: 'head' | 'tail'): void {
     if (job.priority > 0) {
       this.prioritized.add(job.id, job.priority * PRIORITY_SHIFT + (this.priorityCounter++ % PRIORITY_SHIFT));
     } else if (where === 'head') {
@@ -213,7 +231,7 @@ export class QueueState {
     }
   }
 
-  private addDelayed(job: StoredJob, due: number): void {
+  addDelayed(job: StoredJob, due: number): void {
     this.delayed.add(job.id, due * 0x1000 + (this.delayedCounter++ & 0xfff));
     this.addEvent('event', 'delayed', 'jobId', job.id, 'delay', due);
     this.armDelayTimer();
@@ -254,7 +272,7 @@ export class QueueState {
     this.addEvent('event', 'waiting', 'jobId', jobId, 'prev', 'delayed');
   }
 
-  private removeFromActive(jobId: string): boolean {
+  removeFromActive(jobId: string): boolean {
     const index = this.active.lastIndexOf(jobId);
     if (index < 0) return false;
     this.active.splice(index, 1);
@@ -262,7 +280,7 @@ export class QueueState {
   }
 
   /** removeLock.lua. Returns an error code < 0 or 0. */
-  private releaseLock(job: StoredJob, token: string): number {
+  releaseLock(job: StoredJob, token: string): number {
     if (token === '0') return 0;
     if (job.lock && this.lockHeld(job) && job.lock.token === token) {
       job.lock = undefined;
@@ -327,8 +345,10 @@ export class QueueState {
     fetchNext: FetchOptions | undefined,
     fields?: Record<string, unknown>,
   ): { result: NextJobData; finishedOn: number } {
+    if (target === 'completed') this.flows.assertCanComplete(jobId);
     const job = this.leaveActive(jobId, token, 'moveToFinished', fields);
     const now = this.now();
+    this.flows.onFinished(job, target, value, now);
     job.attemptsMade += 1;
     const set = target === 'completed' ? this.completed : this.failed;
     const count = 'count' in keep ? keep.count : undefined;
@@ -344,6 +364,7 @@ export class QueueState {
       if (count !== undefined && count > 0) this.trimByCount(set, count);
     } else {
       this.jobs.delete(jobId);
+      if (job.parentKey) this.flows.detach(jobId, false, job.parentKey);
     }
     this.addEvent('event', target, 'jobId', jobId, target === 'completed' ? 'returnvalue' : 'failedReason', value, 'prev', 'active');
     if (target === 'failed' && job.attemptsMade >= (job.opts.attempts ?? 0)) {
@@ -371,6 +392,7 @@ export class QueueState {
     const old = set.upTo(cutoff).reverse().slice(0, limit);
     for (const id of old) {
       set.delete(id);
+      this.flows.detach(id, false);
       this.jobs.delete(id);
     }
   }
@@ -379,6 +401,7 @@ export class QueueState {
     const members = set.members();
     for (const id of members.slice(0, Math.max(0, members.length - keep))) {
       set.delete(id);
+      this.flows.detach(id, false);
       this.jobs.delete(id);
     }
   }
@@ -460,8 +483,9 @@ export class QueueState {
     this.notify();
   }
 
-  /** Removes a job from whichever state holds it and deletes it. */
+  /** Removes a job from whichever state holds it and deletes it (removeJob.lua, `hard`: a freed parent of this queue goes too). */
   removeJob(jobId: string): void {
+    this.flows.detach(jobId, true);
     const i = this.wait.indexOf(jobId);
     if (i >= 0) this.wait.splice(i, 1);
     this.removeFromActive(jobId);
@@ -470,18 +494,8 @@ export class QueueState {
     this.completed.delete(jobId);
     this.failed.delete(jobId);
     this.stalled.delete(jobId);
+    this.flows.waitingChildren.delete(jobId);
     this.jobs.delete(jobId);
-  }
-
-  /** removeJob.lua: 0 when locked (an active job held by a worker), 1 otherwise. */
-  remove(jobId: string): number {
-    const job = this.jobs.get(jobId);
-    if (job && this.lockHeld(job)) return 0;
-    if (job) {
-      this.removeJob(jobId);
-      this.addEvent('event', 'removed', 'jobId', jobId, 'prev', 'unknown');
-    }
-    return 1;
   }
 
   drain(delayed: boolean): void {
@@ -531,6 +545,7 @@ export class QueueState {
     if (resetAttemptsMade) job.attemptsMade = 0;
     if (resetAttemptsStarted) job.attemptsStarted = 0;
     this.enqueue(job, job.opts.lifo ? 'head' : 'tail');
+    this.flows.moveChildBackToParentDependencies(job, state);
     this.addEvent('event', 'waiting', 'jobId', jobId, 'prev', state);
     this.notify();
   }
@@ -596,8 +611,10 @@ export class QueueState {
         return this.completed.members();
       case 'failed':
         return this.failed.members();
+      case 'waiting-children':
+        return this.flows.waitingChildren.members();
       default:
-        return []; // paused (legacy list), waiting-children, repeat: always empty here
+        return []; // paused (legacy list), repeat: always empty here
     }
   }
 
@@ -628,6 +645,7 @@ export class QueueState {
     if (this.active.includes(jobId)) return 'active';
     if (this.wait.includes(jobId)) return 'waiting';
     if (this.prioritized.has(jobId)) return 'prioritized';
+    if (this.flows.waitingChildren.has(jobId)) return 'waiting-children';
     return 'unknown';
   }
 
@@ -641,6 +659,7 @@ export class QueueState {
     this.delayed.clear();
     this.completed.clear();
     this.failed.clear();
+    this.flows.waitingChildren.clear();
     this.stalled.clear();
     this.meta.clear();
     this.events.length = 0;
