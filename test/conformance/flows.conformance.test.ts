@@ -476,3 +476,120 @@ describeOnBothBackends('conformance: flows', (world) => {
     expect(await q.getJobState('p')).toBe('waiting-children');
   });
 });
+
+describeOnBothBackends('conformance: flows (options, removal paths, large families)', (world) => {
+  it('a released parent keeps its delay and priority; FlowProducer.addBulk and queuesOptions', async () => {
+    const w = world();
+    const q = w.queue('fl-opts');
+    const trees = await w.flowProducer().addBulk([
+      { name: 'late', queueName: 'fl-opts', opts: { jobId: 'late', delay: 300 }, children: [{ name: 'c1', queueName: 'fl-opts', opts: { jobId: 'c1' } }] },
+      { name: 'urgent', queueName: 'fl-opts', opts: { jobId: 'urgent', priority: 3 }, children: [{ name: 'c2', queueName: 'fl-opts', opts: { jobId: 'c2' } }] },
+    ]);
+    expect(trees.map((t) => t.job.id)).toEqual(['late', 'urgent']);
+    expect(await q.getJobCounts('waiting-children', 'waiting', 'delayed', 'prioritized')).toEqual({
+      'waiting-children': 2,
+      waiting: 2,
+      delayed: 0,
+      prioritized: 0,
+    });
+    const worker = w.worker('fl-opts', async (job) => job.name, { autorun: false });
+    // Children only: the parents are released as their children complete.
+    const c1 = (await worker.getNextJob('tok-1'))!;
+    await c1.moveToCompleted('one', 'tok-1', false);
+    const c2 = (await worker.getNextJob('tok-2'))!;
+    await c2.moveToCompleted('two', 'tok-2', false);
+    expect([c1.id, c2.id]).toEqual(['c1', 'c2']);
+    expect(await q.getJobState('late')).toBe('delayed');
+    expect(await q.getJobState('urgent')).toBe('prioritized');
+    expect((await q.getJob('urgent'))!.priority).toBe(3);
+    await worker.close();
+
+    const [withDefaults] = await w.flowProducer().addBulk([
+      { name: 'p', queueName: 'fl-opts', opts: { jobId: 'pd' }, children: [{ name: 'cd', queueName: 'fl-opts', opts: { jobId: 'cd' } }] },
+    ]);
+    expect(withDefaults.job.opts.attempts).toBe(0);
+    const tree = await w.flowProducer().add(
+      { name: 'p', queueName: 'fl-opts', opts: { jobId: 'pq' }, children: [{ name: 'cq', queueName: 'fl-opts', opts: { jobId: 'cq' } }] },
+      { queuesOptions: { 'fl-opts': { defaultJobOptions: { attempts: 4 } } } },
+    );
+    expect(tree.job.opts.attempts).toBe(4);
+    expect((await q.getJob('cq'))!.opts.attempts).toBe(4);
+  });
+
+  it('moveToWaitingChildren for one child: waits only while that child is pending', async () => {
+    const w = world();
+    const q = w.queue('fl-one');
+    const answers: boolean[] = [];
+    w.worker('fl-one', async (job, token) => {
+      if (job.name !== 'parent') return 'child';
+      const child = await q.add('kid', {}, { jobId: `${job.id}-kid`, parent: parentRef(w, 'fl-one', job.id), delay: 60_000 });
+      answers.push(await job.moveToWaitingChildren(token!, { child: { id: 'someone-else', queue: `${w.opts.prefix}:fl-one` } }));
+      answers.push(await job.moveToWaitingChildren(token!, { child: { id: child.id!, queue: `${w.opts.prefix}:fl-one` } }));
+      throw new WaitingChildrenError();
+    });
+    const p = await q.add('parent', {});
+    await w.waitFor(async () => (await q.getJobState(p.id!)) === 'waiting-children', 'parent waiting for its child');
+    expect(answers).toEqual([false, true]);
+  });
+
+  it('a failed child removed on failure (removeOnFail) frees its parent', async () => {
+    const w = world();
+    const q = w.queue('fl-rof');
+    await w.flowProducer().add({
+      name: 'p',
+      queueName: 'fl-rof',
+      opts: { jobId: 'p' },
+      children: [{ name: 'gone', queueName: 'fl-rof', opts: { jobId: 'gone', removeOnFail: true } }],
+    });
+    let values: unknown;
+    w.worker('fl-rof', async (job) => {
+      if (job.name === 'gone') throw new Error('bye');
+      values = await job.getChildrenValues();
+      return 'parent ran';
+    });
+    await w.waitFor(async () => (await q.getJobState('p')) === 'completed', 'parent completed');
+    expect(values).toEqual({});
+    expect(await q.getJob('gone')).toBeUndefined();
+  });
+
+  it('drain and clean detach children: a parent in another queue is released, one in the same queue is deleted', async () => {
+    const w = world();
+    const q = w.queue('fl-drain');
+    const parents = w.queue('fl-drain-parents');
+    const flow = w.flowProducer();
+    await flow.add({ name: 'far', queueName: 'fl-drain-parents', opts: { jobId: 'far' }, children: [{ name: 'c', queueName: 'fl-drain', opts: { jobId: 'c-far' } }] });
+    await flow.add({ name: 'near', queueName: 'fl-drain', opts: { jobId: 'near' }, children: [{ name: 'c', queueName: 'fl-drain', opts: { jobId: 'c-near' } }] });
+    await q.drain();
+    expect(await parents.getJobState('far')).toBe('waiting');
+    expect(await q.getJob('near')).toBeUndefined();
+    expect(await q.getJobCounts('waiting', 'waiting-children')).toEqual({ waiting: 0, 'waiting-children': 0 });
+
+    await flow.add({ name: 'far2', queueName: 'fl-drain-parents', opts: { jobId: 'far2' }, children: [{ name: 'c', queueName: 'fl-drain', opts: { jobId: 'c-far2', delay: 60_000 } }] });
+    expect(await q.clean(0, 10, 'delayed')).toEqual(['c-far2']);
+    expect(await parents.getJobState('far2')).toBe('waiting');
+  });
+
+  it('getDependencies pages through a large family (cursor until 0)', async () => {
+    const w = world();
+    const q = w.queue('fl-big');
+    const children = Array.from({ length: 150 }, (_, i) => ({ name: `c${i}`, queueName: 'fl-big', opts: { jobId: `c${i}` } }));
+    await w.flowProducer().add({ name: 'p', queueName: 'fl-big', opts: { jobId: 'p' }, children });
+    const parent = (await q.getJob('p'))!;
+    const seen = new Set<string>();
+    let cursor = 0;
+    let pages = 0;
+    do {
+      const page = await parent.getDependencies({ unprocessed: { cursor, count: 50 } });
+      for (const key of page.unprocessed ?? []) seen.add(key);
+      cursor = page.nextUnprocessedCursor ?? 0;
+      pages++;
+    } while (cursor !== 0 && pages < 100);
+    expect(cursor).toBe(0);
+    expect(pages).toBeGreaterThan(1);
+    expect(seen.size).toBe(150);
+    expect(await parent.getDependenciesCount({ unprocessed: true })).toEqual({ unprocessed: 150 });
+    const all = await q.getDependencies('p', 'pending', 0, -1);
+    expect(all.total).toBe(150);
+    expect(new Set(all.items.map((i) => i.id)).size).toBe(150);
+  });
+});
