@@ -569,6 +569,33 @@ describeOnBothBackends('conformance: flows (options, removal paths, large famili
     expect(await parents.getJobState('far2')).toBe('waiting');
   });
 
+  it('obliterate removes the children; a parent still waiting for children of another queue stays', async () => {
+    const w = world();
+    const q = w.queue('fl-obl');
+    const other = w.queue('fl-obl-other');
+    const flow = w.flowProducer();
+    await flow.add({
+      name: 'kept',
+      queueName: 'fl-obl',
+      opts: { jobId: 'kept' },
+      children: [
+        { name: 'c1', queueName: 'fl-obl', opts: { jobId: 'c1' } },
+        { name: 'c2', queueName: 'fl-obl-other', opts: { jobId: 'c2' } },
+      ],
+    });
+    await flow.add({ name: 'freed', queueName: 'fl-obl', opts: { jobId: 'freed' }, children: [{ name: 'c3', queueName: 'fl-obl', opts: { jobId: 'c3' } }] });
+    await flow.add({ name: 'far', queueName: 'fl-obl-other', opts: { jobId: 'far' }, children: [{ name: 'c4', queueName: 'fl-obl', opts: { jobId: 'c4' } }] });
+    await q.pause();
+    await q.obliterate();
+    expect(await q.getJob('c1')).toBeUndefined();
+    expect(await q.getJob('freed')).toBeUndefined();
+    expect(await q.getJobState('kept')).toBe('waiting-children');
+    expect(await q.getWaitingChildrenCount()).toBe(1);
+    expect(await (await q.getJob('kept'))!.getDependenciesCount({ unprocessed: true })).toEqual({ unprocessed: 1 });
+    expect(await other.getJobState('far')).toBe('waiting');
+    expect(await other.getJobState('c2')).toBe('waiting');
+  });
+
   it('getDependencies pages through a large family (cursor until 0)', async () => {
     const w = world();
     const q = w.queue('fl-big');

@@ -425,8 +425,10 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     if (!this.state.isPaused()) throw new Error('Cannot obliterate non-paused queue');
     if (this.state.active.length > 0 && !opts.force) throw new Error('Cannot obliterate queue with active jobs');
     const ids = [...this.state.jobs.keys()];
+    // As removeJobs(…, hard): each removed child leaves its parent (a freed parent of this queue goes too).
+    for (const id of ids) if (!this.state.flows.waitingChildren.has(id)) this.state.flows.detach(id, true);
     this.state.clear();
-    this.reportRemoved(ids, 'obliterate');
+    this.reportRemoved(ids.filter((id) => !this.state.jobs.has(id)), 'obliterate');
     return 0;
   }
 

@@ -649,17 +649,21 @@ export class QueueState {
     return 'unknown';
   }
 
-  /** Drops everything (obliterate). Timers stop; waiters stay registered (their workers still exist). */
+  /**
+   * Drops everything (obliterate) but the parents waiting for children, which obliterate.lua does not touch.
+   * Timers stop; waiters stay registered (their workers still exist).
+   */
   clear(): void {
     this.stopTimers();
+    const waitingParents = this.flows.waitingChildren.members().map((id) => this.jobs.get(id)!);
     this.jobs.clear();
+    for (const parent of waitingParents) this.jobs.set(parent.id, parent);
     this.wait.length = 0;
     this.active.length = 0;
     this.prioritized.clear();
     this.delayed.clear();
     this.completed.clear();
     this.failed.clear();
-    this.flows.waitingChildren.clear();
     this.stalled.clear();
     this.meta.clear();
     this.events.length = 0;
