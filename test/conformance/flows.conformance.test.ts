@@ -142,7 +142,7 @@ describeOnBothBackends('conformance: flows', (world) => {
   it('events: the parent emits waiting-children when added, then waiting (prev waiting-children) when its last child completes', async () => {
     const w = world();
     const q = w.queue('fl-events');
-    const qe = w.queueEvents('fl-events');
+    const qe = w.queueEvents('fl-events', { lastEventId: '0-0' });
     await qe.waitUntilReady();
     const seen: string[] = [];
     for (const name of ['added', 'waiting', 'waiting-children', 'active', 'completed'] as const) {
@@ -392,10 +392,12 @@ describeOnBothBackends('conformance: flows', (world) => {
       ],
     });
     const other = w.queue('fl-rm-other');
-    const qe = w.queueEvents('fl-rm');
+    const qe = w.queueEvents('fl-rm', { lastEventId: '0-0' });
     await qe.waitUntilReady();
     const removed: string[] = [];
-    qe.on('removed', ({ jobId, prev }) => removed.push(`${jobId}<${prev}`));
+    qe.on('removed', ({ jobId, prev }) => {
+      if (jobId === 'p3' || jobId === 'd3') removed.push(`${jobId}<${prev}`);
+    });
     await (await q.getJob('p3'))!.remove();
     expect(await q.getJob('p3')).toBeUndefined();
     expect(await q.getJob('d3')).toBeUndefined();
@@ -594,6 +596,71 @@ describeOnBothBackends('conformance: flows (options, removal paths, large famili
     expect(await (await q.getJob('kept'))!.getDependenciesCount({ unprocessed: true })).toEqual({ unprocessed: 1 });
     expect(await other.getJobState('far')).toBe('waiting');
     expect(await other.getJobState('c2')).toBe('waiting');
+  });
+
+  it('events of a step job: waiting-children (prev active), then waiting (prev waiting-children)', async () => {
+    const w = world();
+    const q = w.queue('fl-step-ev');
+    const qe = w.queueEvents('fl-step-ev', { lastEventId: '0-0' });
+    await qe.waitUntilReady();
+    const seen: string[] = [];
+    for (const name of ['added', 'waiting', 'waiting-children', 'active', 'completed'] as const) {
+      qe.on(name as 'waiting', (args: { jobId: string; prev?: string }) => {
+        if (args.jobId === 'stepper') seen.push(args.prev ? `${name}<${args.prev}` : name);
+      });
+    }
+    w.worker('fl-step-ev', async (job, token) => {
+      if (job.name === 'kid') return 'kid';
+      if (job.data.step === 'start') {
+        await q.add('kid', {}, { parent: parentRef(w, 'fl-step-ev', job.id), delay: 200 });
+        await job.updateData({ step: 'end' });
+        if (await job.moveToWaitingChildren(token!)) throw new WaitingChildrenError();
+      }
+      return 'end';
+    });
+    await q.add('stepper', { step: 'start' }, { jobId: 'stepper' });
+    await w.waitFor(async () => (await q.getJobState('stepper')) === 'waiting-children', 'stepper waiting for its child');
+    await w.advance(300);
+    await w.waitFor(async () => (await q.getJobState('stepper')) === 'completed', 'stepper completed');
+    await w.waitFor(() => seen.length >= 7, `seven events (${seen.join(', ')})`);
+    expect(seen).toEqual(['added', 'waiting', 'active<waiting', 'waiting-children<active', 'waiting<waiting-children', 'active<waiting', 'completed<active']);
+  });
+
+  it('children under another prefix: keys, getFlow and completion across prefixes', async () => {
+    const w = world();
+    const subPrefix = `${w.opts.prefix}:sub`;
+    const parents = w.queue('fl-px');
+    const kids = w.queue('fl-px-kids', { prefix: subPrefix });
+    const flow = w.flowProducer();
+    await flow.add({
+      name: 'p',
+      queueName: 'fl-px',
+      opts: { jobId: 'p' },
+      children: [{ name: 'k', queueName: 'fl-px-kids', prefix: subPrefix, opts: { jobId: 'k' } }],
+    });
+    expect((await kids.getJob('k'))!.parentKey).toBe(keyOf(w, 'fl-px', 'p'));
+    expect(await (await parents.getJob('p'))!.getDependencies()).toMatchObject({ unprocessed: [`${subPrefix}:fl-px-kids:k`] });
+    const tree = (await flow.getFlow({ id: 'p', queueName: 'fl-px' }))!;
+    expect(tree.children?.map((c) => [c.job.id, c.job.queueName, c.job.prefix])).toEqual([['k', 'fl-px-kids', subPrefix]]);
+    w.worker('fl-px-kids', async () => 'kid done', { prefix: subPrefix });
+    await w.waitFor(async () => (await parents.getJobState('p')) === 'waiting', 'parent released');
+    expect(await (await parents.getJob('p'))!.getChildrenValues()).toEqual({ [`${subPrefix}:fl-px-kids:k`]: 'kid done' });
+  });
+
+  it('removeChildDependency of a job without a parent, and of a missing job', async () => {
+    const w = world();
+    const q = w.queue('fl-rcd');
+    const plain = await q.add('plain', {}, { jobId: 'plain' });
+    const noParent = await errorOf(plain.removeChildDependency());
+    expect([noParent?.message, noParent?.code]).toEqual(['Missing key for parent job undefined. removeChildDependency', -5]);
+    await w.flowProducer().add({ name: 'p', queueName: 'fl-rcd', opts: { jobId: 'p' }, children: [{ name: 'c', queueName: 'fl-rcd', opts: { jobId: 'c' } }] });
+    const missing = await errorOf(q.backend.removeChildDependency('ghost', keyOf(w, 'fl-rcd', 'p')));
+    expect([missing?.message, missing?.code]).toEqual(['Missing key for job ghost. removeChildDependency', -1]);
+    const child = (await q.getJob('c'))!;
+    expect(await q.backend.removeChildDependency('plain', keyOf(w, 'fl-rcd', 'p'))).toBe(false);
+    expect(await child.removeChildDependency()).toBe(true);
+    const again = await errorOf(child.removeChildDependency());
+    expect(again?.message).toBe('Missing key for parent job undefined. removeChildDependency');
   });
 
   it('getDependencies pages through a large family (cursor until 0)', async () => {

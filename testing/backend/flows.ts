@@ -285,10 +285,10 @@ export class QueueFlows {
   }
 
   /** removeChildDependency.lua (Job#removeChildDependency). */
-  removeChildDependency(jobId: string, parentKey: string): boolean {
+  removeChildDependency(jobId: string, parentKey: string | undefined): boolean {
     const job = this.state.getJob(jobId);
     if (!job) throw backendError(ErrorCode.JobNotExist, jobId, 'removeChildDependency');
-    if (!this.exists(parentKey)) throw backendError(ErrorCode.ParentJobNotExist, jobId, 'removeChildDependency', undefined, parentKey);
+    if (!parentKey || !this.exists(parentKey)) throw backendError(ErrorCode.ParentJobNotExist, jobId, 'removeChildDependency', undefined, parentKey);
     if (!this.detach(jobId, false, parentKey)) return false;
     job.parentKey = undefined;
     job.parent = undefined;
