@@ -75,3 +75,13 @@ describe('in-memory backend: flows', () => {
     expect(await small.getDependencies({ unprocessed: { cursor: 0, count: 0 } })).toEqual({ unprocessed: ['bull:mf-page:s'], nextUnprocessedCursor: 0 });
   });
 });
+
+describe('in-memory backend: a FlowProducer', () => {
+  it('creates no queue of its own in the store (only the queues of its nodes)', async () => {
+    w = createWorld();
+    const { flow, close } = flowProducer(w);
+    await flow.add({ name: 'p', queueName: 'mf-only', children: [{ name: 'c', queueName: 'mf-kids' }] });
+    await close();
+    expect(w.store.queueNames().sort()).toEqual(['bull:mf-kids', 'bull:mf-only']);
+  });
+});

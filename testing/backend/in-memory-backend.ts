@@ -67,7 +67,7 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   readonly minimumBlockTimeout = 0.001;
   readonly maximumBlockTimeout = 10;
   private readonly queueKeys: QueueKeys;
-  private readonly state: QueueState;
+  private queueState: QueueState | undefined;
   /** Locks this backend handed out and has not released (renewed on the clock for workers). */
   private readonly owned = new Map<string, string>();
   private readonly timers: ClockTimer[] = [];
@@ -83,7 +83,6 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   ) {
     super();
     this.queueKeys = new QueueKeys(opts.prefix ?? 'bull');
-    this.state = store.queue(this.qualifiedName);
     if (role.worker && ownsConnection) this.startWorkerTimers();
   }
 
@@ -91,6 +90,12 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
 
   get qualifiedName(): string {
     return this.queueKeys.getQueueQualifiedName(this.name);
+  }
+
+  /** The queue's state, created on first use (a FlowProducer's queue-less backend never creates one). */
+  private get state(): QueueState {
+    this.queueState ??= this.store.queue(this.qualifiedName);
+    return this.queueState;
   }
 
   get keys(): KeysMap {
