@@ -663,6 +663,39 @@ describeOnBothBackends('conformance: flows (options, removal paths, large famili
     expect(again?.message).toBe('Missing key for parent job undefined. removeChildDependency');
   });
 
+  it('getDependencies pages the pending children by count; a small family of short keys comes back whole when processed', async () => {
+    const w = world();
+    const q = w.queue('fl-long');
+    const flow = w.flowProducer();
+    const long = (i: number) => `child-with-a-rather-long-identifier-to-pass-64-bytes-${i}`;
+    const children = Array.from({ length: 30 }, (_, i) => ({ name: 'c', queueName: 'fl-long', opts: { jobId: long(i) } }));
+    await flow.add({ name: 'p', queueName: 'fl-long', opts: { jobId: 'p' }, children });
+    const parent = (await q.getJob('p'))!;
+    const first = await parent.getDependencies({ unprocessed: { count: 10 } });
+    expect(first.nextUnprocessedCursor).not.toBe(0);
+    expect(first.unprocessed!.length).toBeLessThan(30);
+    const seen = new Set(first.unprocessed);
+    let cursor = first.nextUnprocessedCursor!;
+    for (let pages = 0; cursor !== 0 && pages < 100; pages++) {
+      const page = await parent.getDependencies({ unprocessed: { cursor, count: 10 } });
+      for (const key of page.unprocessed!) seen.add(key);
+      cursor = page.nextUnprocessedCursor!;
+    }
+    expect(seen.size).toBe(30);
+    const tree = (await flow.getFlow({ id: 'p', queueName: 'fl-long', maxChildren: 10 }))!;
+    expect(tree.children!.length).toBeGreaterThanOrEqual(10);
+    expect(tree.children!.length).toBeLessThan(30);
+
+    const shortKids = Array.from({ length: 30 }, (_, i) => ({ name: 'c', queueName: 'fl-short', opts: { jobId: `s${i}` } }));
+    await flow.add({ name: 'p', queueName: 'fl-long', opts: { jobId: 'short' }, children: shortKids });
+    w.worker('fl-short', async (job) => Number(job.id!.slice(1)));
+    await w.waitFor(async () => (await q.getJobState('short')) === 'waiting', 'short parent released');
+    const whole = await (await q.getJob('short'))!.getDependencies({ processed: { count: 10 } });
+    expect(whole.nextProcessedCursor).toBe(0);
+    expect(Object.keys(whole.processed!)).toHaveLength(30);
+    expect(whole.processed![keyOf(w, 'fl-short', 's7')]).toBe(7);
+  });
+
   it('getDependencies pages through a large family (cursor until 0)', async () => {
     const w = world();
     const q = w.queue('fl-big');

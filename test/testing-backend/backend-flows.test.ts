@@ -53,7 +53,7 @@ describe('in-memory backend: flows', () => {
     ]);
   });
 
-  it('pages a large family by count (cursor = next index, 0 at the end); a small one comes back whole', async () => {
+  it('pages the pending children by count (cursor = next index, 0 at the end)', async () => {
     w = createWorld();
     const q = w.queue('mf-page');
     const { flow, close } = flowProducer(w);
@@ -72,7 +72,7 @@ describe('in-memory backend: flows', () => {
     } while (cursor !== 0);
     expect(cursors).toEqual([60, 120, 0]);
     const small = (await q.getJob('small'))!;
-    expect(await small.getDependencies({ unprocessed: { cursor: 0, count: 0 } })).toEqual({ unprocessed: ['bull:mf-page:s'], nextUnprocessedCursor: 0 });
+    expect(await small.getDependencies({ unprocessed: { cursor: 0, count: 5 } })).toEqual({ unprocessed: ['bull:mf-page:s'], nextUnprocessedCursor: 0 });
   });
 });
 

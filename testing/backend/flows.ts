@@ -59,8 +59,13 @@ export interface RemovedJob {
   id: string;
 }
 
-/** Redis keeps small sets and hashes (≤ 128 entries) as listpacks: SCAN returns them whole, in insertion order. */
+/**
+ * Redis keeps small hashes (≤ 128 fields and values of ≤ 64 bytes, `hash-max-listpack-*`) as listpacks, which HSCAN
+ * returns whole, in insertion order, whatever the COUNT. Sets of strings are hash tables up to Redis 7.0 (7.2 added
+ * listpack sets): SSCAN pages them.
+ */
 const LISTPACK_MAX_ENTRIES = 128;
+const LISTPACK_MAX_VALUE_BYTES = 64;
 
 export function splitJobKey(key: string): { queueKey: string; id: string } {
   const i = key.lastIndexOf(':');
@@ -429,12 +434,12 @@ export class QueueFlows {
     const page = (o: { cursor?: number; count?: number }) => ({ cursor: o.cursor ?? 0, count: o.count ?? 20 });
     const result: DependenciesResult = {};
     if (opts.processed) {
-      const [next, entries] = scan([...links.processed], page(opts.processed));
+      const [next, entries] = hscan([...links.processed], page(opts.processed));
       result.processed = Object.fromEntries(entries.map(([k, v]) => [k, JSON.parse(v)]));
       result.nextProcessedCursor = next;
     }
     if (opts.ignored) {
-      const [next, entries] = scan([...links.ignored], page(opts.ignored));
+      const [next, entries] = hscan([...links.ignored], page(opts.ignored));
       result.ignored = Object.fromEntries(entries);
       result.nextIgnoredCursor = next;
     }
@@ -447,7 +452,7 @@ export class QueueFlows {
       }
     }
     if (opts.unprocessed) {
-      const [next, members] = scan([...links.pending], page(opts.unprocessed));
+      const [next, members] = sscan([...links.pending], page(opts.unprocessed));
       result.unprocessed = members;
       result.nextUnprocessedCursor = next;
     }
@@ -488,12 +493,17 @@ export class QueueFlows {
   }
 }
 
+/** HSCAN as a caller sees it: a listpack hash comes back whole with cursor 0, a hash table one page by page. */
+function hscan(entries: [string, string][], page: { cursor: number; count: number }): [number, [string, string][]] {
+  const small = entries.length <= LISTPACK_MAX_ENTRIES && entries.every((e) => e.every((v) => Buffer.byteLength(v) <= LISTPACK_MAX_VALUE_BYTES));
+  return small ? [0, entries] : sscan(entries, page);
+}
+
 /**
- * HSCAN / SSCAN as a caller sees them: a small (listpack) hash or set comes back whole with cursor 0; a large one
- * (hashtable) page by page (`count` entries from `cursor`, 0 once done).
+ * SSCAN (or HSCAN) of a hash table as a caller sees it: `count` entries from `cursor`, next cursor 0 once done
+ * (Redis' pages hold about `count` entries, in hash order, and its cursors are bucket indexes).
  */
-function scan<T>(entries: T[], { cursor, count }: { cursor: number; count: number }): [number, T[]] {
-  if (entries.length <= LISTPACK_MAX_ENTRIES) return [0, entries];
+function sscan<T>(entries: T[], { cursor, count }: { cursor: number; count: number }): [number, T[]] {
   const next = cursor + count;
   return [next >= entries.length ? 0 : next, entries.slice(cursor, next)];
 }
