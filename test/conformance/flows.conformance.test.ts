@@ -696,6 +696,32 @@ describeOnBothBackends('conformance: flows (options, removal paths, large famili
     expect(whole.processed![keyOf(w, 'fl-short', 's7')]).toBe(7);
   });
 
+  it('a flow added under an existing parent: the parent waits for the whole subtree', async () => {
+    const w = world();
+    const q = w.queue('fl-sub');
+    const flow = w.flowProducer();
+    await flow.add({ name: 'top', queueName: 'fl-sub', opts: { jobId: 'top' }, children: [{ name: 'a', queueName: 'fl-sub', opts: { jobId: 'a', delay: 500 } }] });
+    const sub = await flow.add({
+      name: 'sub',
+      queueName: 'fl-sub',
+      opts: { jobId: 'sub', parent: parentRef(w, 'fl-sub', 'top') },
+      children: [{ name: 'leaf', queueName: 'fl-sub', opts: { jobId: 'leaf' } }],
+    });
+    expect(sub.job.parentKey).toBe(keyOf(w, 'fl-sub', 'top'));
+    expect(await (await q.getJob('top'))!.getDependenciesCount({ unprocessed: true })).toEqual({ unprocessed: 2 });
+    const order: string[] = [];
+    w.worker('fl-sub', async (job) => {
+      order.push(job.id!);
+      return job.id;
+    });
+    await w.waitFor(async () => (await q.getJobState('sub')) === 'completed', 'subtree root completed');
+    expect(await q.getJobState('top')).toBe('waiting-children');
+    await w.advance(600);
+    await w.waitFor(async () => (await q.getJobState('top')) === 'completed', 'top completed');
+    expect(order).toEqual(['leaf', 'sub', 'a', 'top']);
+    expect(await (await q.getJob('top'))!.getChildrenValues()).toEqual({ [keyOf(w, 'fl-sub', 'a')]: 'a', [keyOf(w, 'fl-sub', 'sub')]: 'sub' });
+  });
+
   it('getDependencies pages through a large family (cursor until 0)', async () => {
     const w = world();
     const q = w.queue('fl-big');
