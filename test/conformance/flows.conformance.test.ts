@@ -302,6 +302,7 @@ describeOnBothBackends('conformance: flows', (world) => {
     const lonely = await q.add('lonely', {}, { jobId: 'lonely' });
     await w.waitFor(async () => (await q.getJobState(lonely.id!)) === 'failed', 'lonely failed');
     expect((await q.getJob('lonely'))!.failedReason).toBe('Job lonely has pending dependencies. moveToFinished');
+    await w.waitFor(() => failedWith.length > 0, "worker's failed event");
     expect(failedWith).toEqual(['lonely: Job lonely has pending dependencies. moveToFinished']);
   });
 
@@ -530,7 +531,7 @@ describeOnBothBackends('conformance: flows (options, removal paths, large famili
       throw new WaitingChildrenError();
     });
     const p = await q.add('parent', {});
-    await w.waitFor(async () => (await q.getJobState(p.id!)) === 'waiting-children', 'parent waiting for its child');
+    await w.waitFor(async () => answers.length === 2 && (await q.getJobState(p.id!)) === 'waiting-children', 'parent waiting for its child');
     expect(answers).toEqual([false, true]);
   });
 
@@ -567,6 +568,7 @@ describeOnBothBackends('conformance: flows (options, removal paths, large famili
     expect(await q.getJobCounts('waiting', 'waiting-children')).toEqual({ waiting: 0, 'waiting-children': 0 });
 
     await flow.add({ name: 'far2', queueName: 'fl-drain-parents', opts: { jobId: 'far2' }, children: [{ name: 'c', queueName: 'fl-drain', opts: { jobId: 'c-far2', delay: 60_000 } }] });
+    await w.advance(20); // clean(0) takes jobs added before now
     expect(await q.clean(0, 10, 'delayed')).toEqual(['c-far2']);
     expect(await parents.getJobState('far2')).toBe('waiting');
   });
