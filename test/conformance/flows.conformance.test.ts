@@ -299,11 +299,14 @@ describeOnBothBackends('conformance: flows', (world) => {
       return 'x';
     });
     worker.on('failed', (job, e) => failedWith.push(`${job?.name}: ${e.message}`));
+    const workerErrors: string[] = [];
+    worker.on('error', (e) => workerErrors.push(`${e.message} (${(e as Error & { code?: number }).code})`));
     const lonely = await q.add('lonely', {}, { jobId: 'lonely' });
     await w.waitFor(async () => (await q.getJobState(lonely.id!)) === 'failed', 'lonely failed');
     expect((await q.getJob('lonely'))!.failedReason).toBe('Job lonely has pending dependencies. moveToFinished');
     await w.waitFor(() => failedWith.length > 0, "worker's failed event");
     expect(failedWith).toEqual(['lonely: Job lonely has pending dependencies. moveToFinished']);
+    expect(workerErrors).toEqual(['Job lonely has pending dependencies. moveToFinished (-4)']);
   });
 
   it('errors: moveToWaitingChildren without the lock, without a token, with failed children, and for a missing job', async () => {
