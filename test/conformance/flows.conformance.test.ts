@@ -190,6 +190,35 @@ describeOnBothBackends('conformance: flows', (world) => {
     expect((await parent.getDependencies()).failed).toEqual([keyOf(w, 'fl-fpof', 'bad')]);
   });
 
+  it('failParentOnFailure reaches a parent already released to delayed: it fails at once', async () => {
+    const w = world();
+    const q = w.queue('fl-fpof-delayed');
+    await w.flowProducer().add({
+      name: 'p',
+      queueName: 'fl-fpof-delayed',
+      opts: { jobId: 'p', delay: 500 },
+      children: [
+        { name: 'first', queueName: 'fl-fpof-delayed', opts: { jobId: 'first', continueParentOnFailure: true } },
+        { name: 'second', queueName: 'fl-fpof-delayed', opts: { jobId: 'second', failParentOnFailure: true } },
+      ],
+    });
+    const worker = w.worker('fl-fpof-delayed', async (job) => {
+      if (job.name === 'p') return 'parent ran';
+      if (job.name === 'first') {
+        // The first failure releases the parent (continueParentOnFailure) into delayed.
+        throw new Error('first broke');
+      }
+      await w.waitFor(async () => (await q.getJobState('p')) === 'delayed', 'parent delayed');
+      throw new Error('second broke');
+    }, { autorun: false });
+    worker.run();
+    await w.waitFor(async () => (await q.getJobState('p')) === 'failed', 'parent failed');
+    const parent = (await q.getJob('p'))!;
+    expect(parent.failedReason).toBe(`child ${keyOf(w, 'fl-fpof-delayed', 'second')} failed`);
+    expect(parent.delay).toBe(0);
+    expect(await parent.getDependenciesCount()).toEqual({ processed: 0, unprocessed: 0, ignored: 1, failed: 1 });
+  });
+
   it('ignoreDependencyOnFailure / removeDependencyOnFailure: the parent runs; ignored failures are kept by child key', async () => {
     const w = world();
     const q = w.queue('fl-idof');
