@@ -1,4 +1,5 @@
 import { ErrorCode, parseObjectValues, type DependenciesOpts, type JobJson, type ParentKeyOpts, type ParentKeys } from 'bullmq';
+import { releaseDeduplicationOnRemoval } from './deduplication.js';
 import { backendError } from './errors.js';
 import type { QueueState, StoredJob } from './queue-state.js';
 import { SortedSet, rangeByIndex } from './sorted-set.js';
@@ -358,6 +359,7 @@ export class QueueFlows {
     this.detach(jobId, false, parentKey);
     if (options.removeChildren) this.removeChildren(jobId, options, removed);
     const prev = this.removeFromAnyState(jobId);
+    if (job) releaseDeduplicationOnRemoval(this.state, job);
     if (this.state.jobs.delete(jobId)) {
       this.state.addEvent('event', 'removed', 'jobId', jobId, 'prev', prev);
       removed.push({ queue: this.state.qualifiedName, id: jobId });
