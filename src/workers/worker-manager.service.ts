@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { DelayedError, RateLimitError, UnrecoverableError, WaitingChildrenError, WaitingError, type Job, type Worker } from 'bullmq';
+import { UnrecoverableError, type Job, type Worker } from 'bullmq';
 import {
   ATOMIC_QUEUES_CONFIG,
   resolveWorkerDefaults,
@@ -10,7 +10,7 @@ import {
 import { keys } from '../config/keys.js';
 import { isCluster } from '../drivers/redis-client.js';
 import { isConnectionError } from '../drivers/redis-watch.js';
-import { AtomicQueuesValidationError, JobProcessorNotFoundError } from '../errors.js';
+import { AtomicQueuesValidationError } from '../errors.js';
 import { IndexManagerService } from '../index/index-manager.service.js';
 import { ATOMIC_QUEUES_CLOCK, type Clock, type ClockTimer } from '../ports/clock.js';
 import { ATOMIC_QUEUES_QUEUE_DRIVER, type QueueDriver } from '../ports/queue-driver.js';
@@ -22,8 +22,10 @@ import { takeOrphanFlagScript } from '../engine/engine.lua.js';
 import { JobWaiter } from '../engine/job-waiter.js';
 import { leaseMember } from '../engine/leases.js';
 import { isEngineSpawn, noteEngineSpawnCreateWorker } from '../engine/spawn-context.js';
+import { ATOMIC_QUEUES_OBSERVER, NOOP_OBSERVER, type AtomicQueuesObserver } from '../telemetry/observer.js';
 import { argumentRules, assertEntity, assertName } from '../validation.js';
 import { backoffDelay } from './backoff.js';
+import { failedAttemptNext, isUnrecoverable } from './failed-attempt.js';
 import { releaseHeartbeatScript } from './heartbeat.lua.js';
 import { NodeHeartbeat, type HeartbeatMember } from './node-heartbeat.js';
 import { NodeStallChecks, nodeCanScheduleStallChecks, type StallCheckTarget } from './stall-checks.js';
@@ -64,9 +66,6 @@ type ClaimRequest = CreateWorkerOptions & { managedSpawn: boolean };
 /** Heartbeat keys per MGET in workersAlive. */
 const MGET_CHUNK = 1000;
 
-const isBullMqControlFlow = (err: Error): boolean =>
-  err instanceof WaitingError || err instanceof DelayedError || err instanceof WaitingChildrenError || err instanceof RateLimitError;
-
 /**
  * One live BullMQ worker per name across every node: claimed with `SET NX PX` on the heartbeat key, refreshed
  * by its owner only, released on close. A worker whose heartbeat is lost closes itself. A publish on
@@ -105,6 +104,8 @@ export class WorkerManagerService {
     private readonly signals: EngineSignals,
     /** Dedicated connection for heartbeat refreshes; defaults to the command connection. */
     @Optional() @Inject(ATOMIC_QUEUES_REDIS_HEARTBEAT) heartbeatRedis?: RedisClient,
+    /** Telemetry: each attempt runs inside its span; heartbeat losses are counted. */
+    @Optional() @Inject(ATOMIC_QUEUES_OBSERVER) private readonly observer: AtomicQueuesObserver = NOOP_OBSERVER,
   ) {
     this.nodeRunsStallChecks = driver.kind === 'redis' && !isCluster(redis) && nodeCanScheduleStallChecks();
     this.stallChecks = new NodeStallChecks(clock, this.logger);
@@ -115,6 +116,7 @@ export class WorkerManagerService {
       members: (intervalMs) => [...this.workers.values()].filter((w) => !w.closing && !w.releasing && w.intervalMs === intervalMs),
       onLost: (managed, why) => {
         if (!this.isLive(managed) || managed.releasing) return;
+        this.observer.heartbeatLost(managed.name, managed.entity);
         this.logger.warn(`worker ${managed.name} ${why}: closing`);
         void this.closeWorker(managed.name, 'heartbeat-lost');
       },
@@ -435,20 +437,23 @@ export class WorkerManagerService {
     for (;;) {
       this.emit(managed, job, 'start', attempt);
       try {
-        const result = await processor(job);
+        const result = await this.observer.attempt(
+          { job, attempt, maxAttempts, queueName: managed.queueName, entity: managed.entity, workerName: managed.name, nodeId: this.nodeId },
+          () => processor(job),
+        );
         this.emit(managed, job, 'end', attempt, 'completed');
         if (maxAttempts > 1) await this.redis.hdel(attemptsKey, jobId);
         return result;
       } catch (raw) {
         const err = raw instanceof Error ? raw : new Error(String(raw));
         this.emit(managed, job, 'end', attempt, 'failed', err);
+        const next = failedAttemptNext(err, attempt, maxAttempts);
         // The processor moved the job itself (e.g. job.moveToWait + WaitingError to give it back): not a failure
         // to retry in place; BullMQ handles it. The attempt counter keeps counting when the job runs again.
-        if (isBullMqControlFlow(err)) throw err;
-        const unrecoverable = err instanceof JobProcessorNotFoundError || err.name === 'UnrecoverableError';
-        if (unrecoverable || attempt >= maxAttempts || maxAttempts === 1) {
+        if (next === 'moved') throw err;
+        if (next === 'final') {
           if (maxAttempts > 1) await this.redis.hdel(attemptsKey, jobId);
-          if (maxAttempts === 1 && !unrecoverable) throw err;
+          if (maxAttempts === 1 && !isUnrecoverable(err)) throw err;
           throw asFinal(err);
         }
         await this.safely('job log', () => job.log(`attempt ${attempt} failed: ${err.message}`));
