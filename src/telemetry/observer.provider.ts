@@ -32,6 +32,7 @@ export const observerProvider: Provider = {
         localEntities: function* () {
           for (const w of signals.localWorkers) yield w.entity;
         },
+        readTimeoutMs: config.redis.commandTimeoutMs,
       },
       (err) => logger.warn(`reading the entity backlog for metrics failed: ${String(err)}`),
     );

@@ -1,5 +1,6 @@
+import type { OnModuleDestroy } from '@nestjs/common';
 import type * as OtelApi from '@opentelemetry/api';
-import type { Clock } from '../ports/clock.js';
+import type { Clock, ClockTimer } from '../ports/clock.js';
 import { failedAttemptNext } from '../workers/failed-attempt.js';
 import type { AtomicQueuesObserver, AttemptInfo, EnqueueCarrier, EnqueueInfo, ObservedEntity } from './observer.js';
 import { ATTR, METRIC, SECONDS_BUCKETS } from './semantics.js';
@@ -15,6 +16,8 @@ export interface GaugeSources {
   entitiesWithBacklog(entityTypes: readonly string[]): Promise<number[]>;
   /** The entity workers running on this node. */
   localEntities(): Iterable<ObservedEntity>;
+  /** A collection waits at most this long (ms) for the backlog read (Redis unreachable: the scrape still answers). */
+  readTimeoutMs: number;
 }
 
 /**
@@ -25,8 +28,11 @@ export interface GaugeSources {
  *   running inside it (spans it starts are its children);
  * - the metrics of src/telemetry/semantics.ts (METRIC).
  */
-export class OtelObserver implements AtomicQueuesObserver {
+export class OtelObserver implements AtomicQueuesObserver, OnModuleDestroy {
   private readonly tracer: OtelApi.Tracer;
+  private readonly meter: OtelApi.Meter;
+  private readonly gaugeCallback: OtelApi.BatchObservableCallback;
+  private readonly observables: OtelApi.Observable[];
   private readonly completed: OtelApi.Counter;
   private readonly failed: OtelApi.Counter;
   private readonly retried: OtelApi.Counter;
@@ -47,7 +53,7 @@ export class OtelObserver implements AtomicQueuesObserver {
     const tracerProvider = (config.tracerProvider as OtelApi.TracerProvider | undefined) ?? api.trace.getTracerProvider();
     const meterProvider = (config.meterProvider as OtelApi.MeterProvider | undefined) ?? api.metrics.getMeterProvider();
     this.tracer = tracerProvider.getTracer(config.tracerName);
-    const meter = meterProvider.getMeter(config.meterName);
+    const meter = (this.meter = meterProvider.getMeter(config.meterName));
     const counter = (m: { name: string; description: string; unit: string }) => meter.createCounter(m.name, { description: m.description, unit: m.unit });
     const histogram = (m: { name: string; description: string }) =>
       meter.createHistogram(m.name, { description: m.description, unit: 's', advice: { explicitBucketBoundaries: SECONDS_BUCKETS } });
@@ -61,19 +67,29 @@ export class OtelObserver implements AtomicQueuesObserver {
     this.fencingRejections = counter(METRIC.fencingRejections);
     const backlog = meter.createObservableGauge(METRIC.entitiesBacklog.name, { description: METRIC.entitiesBacklog.description, unit: METRIC.entitiesBacklog.unit });
     const active = meter.createObservableGauge(METRIC.entitiesActive.name, { description: METRIC.entitiesActive.description, unit: METRIC.entitiesActive.unit });
-    meter.addBatchObservableCallback(async (result) => {
+    this.observables = [backlog, active];
+    this.gaugeCallback = async (result) => {
       const local = new Map<string, number>();
       for (const e of this.gauges.localEntities()) local.set(e.entityType, (local.get(e.entityType) ?? 0) + 1);
       let types: string[] = [];
       try {
-        types = await this.gauges.entityTypes();
-        const counts = await this.gauges.entitiesWithBacklog(types);
-        types.forEach((t, i) => result.observe(backlog, counts[i] ?? 0, { [ATTR.entityType]: t }));
+        const read = await this.bounded(async () => {
+          const known = await this.gauges.entityTypes();
+          return { known, counts: await this.gauges.entitiesWithBacklog(known) };
+        });
+        types = read.known;
+        types.forEach((t, i) => result.observe(backlog, read.counts[i] ?? 0, { [ATTR.entityType]: t }));
       } catch (err) {
         this.onGaugeError(err); // Redis unreachable: no backlog points this collection; the local gauge still reports
       }
       for (const t of new Set([...types, ...local.keys()])) result.observe(active, local.get(t) ?? 0, { [ATTR.entityType]: t, [ATTR.nodeId]: this.nodeId });
-    }, [backlog, active]);
+    };
+    meter.addBatchObservableCallback(this.gaugeCallback, this.observables);
+  }
+
+  /** The module closes: its gauges stop reading (a meter provider outliving the app never calls into it again). */
+  onModuleDestroy(): void {
+    this.meter.removeBatchObservableCallback(this.gaugeCallback, this.observables);
   }
 
   async enqueue<R extends { id: string }>(info: EnqueueInfo, add: (carrier: EnqueueCarrier) => Promise<R>): Promise<R> {
@@ -158,6 +174,19 @@ export class OtelObserver implements AtomicQueuesObserver {
 
   fencingRejected(resourceType: string): void {
     this.fencingRejections.add(1, { [ATTR.resourceType]: resourceType });
+  }
+
+  private async bounded<T>(read: () => Promise<T>): Promise<T> {
+    const ms = this.gauges.readTimeoutMs;
+    let timer: ClockTimer | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = this.clock.setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms, { unref: true, label: 'atomic-queues metrics backlog read' });
+    });
+    try {
+      return await Promise.race([read(), timeout]);
+    } finally {
+      this.clock.clear(timer);
+    }
   }
 
   /** The producer's context from the job's trace-context field; the active context when absent or unreadable. */

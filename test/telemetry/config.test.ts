@@ -1,5 +1,5 @@
 import { Test } from '@nestjs/testing';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it, vi } from 'vitest';
 import { AtomicQueuesConfigError, AtomicQueuesModule } from '../../src/index.js';
 import { resolveConfig } from '../../src/config/index.js';
 import { ATOMIC_QUEUES_OBSERVER, NOOP_OBSERVER } from '../../src/telemetry/observer.js';
@@ -38,12 +38,14 @@ describe('telemetry config', () => {
       const app = await Test.createTestingModule({
         imports: [AtomicQueuesModule.forRoot({ redis: { url: inject('redisUrl') }, keyPrefix: uniquePrefix(), ...(telemetry ? { telemetry } : {}) })],
       }).compile();
-      try {
-        const observer = app.get(ATOMIC_QUEUES_OBSERVER);
-        if (expected === 'noop') expect(observer).toBe(NOOP_OBSERVER);
-        else expect(observer).toBeInstanceOf(OtelObserver);
-      } finally {
-        await app.close();
+      const observer = app.get(ATOMIC_QUEUES_OBSERVER);
+      const destroyed = observer instanceof OtelObserver ? vi.spyOn(observer, 'onModuleDestroy') : undefined;
+      await app.close();
+      if (expected === 'noop') expect(observer).toBe(NOOP_OBSERVER);
+      else {
+        expect(observer).toBeInstanceOf(OtelObserver);
+        // Closing the app unhooks its gauges from the meter provider.
+        expect(destroyed).toHaveBeenCalledTimes(1);
       }
     }
   });

@@ -55,8 +55,8 @@ export class OtelHarness {
   }
 
   async points(name: string) {
-    const metric = (await this.metrics()).find((m) => m.descriptor.name === name);
-    return metric ? metric.dataPoints : [];
+    // Every scope's instrument of the name (each module instance and meter name registers its own).
+    return (await this.metrics()).filter((m) => m.descriptor.name === name).flatMap((m) => m.dataPoints as Array<(typeof m.dataPoints)[number]>);
   }
 
   async close(): Promise<void> {
