@@ -130,6 +130,18 @@ describe('telemetry: spans', () => {
     expect(failedAdd?.status.code).toBe(SpanStatusCode.ERROR);
   });
 
+  it("a caller's own opts.telemetry.metadata wins: the attempts continue the caller's trace", async () => {
+    const { queues, workers } = await boot();
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const spanId = '00f067aa0ba902b7';
+    await workers.createWorker({ workerName: 'order-o3-worker', queueName: entityQueueName('order', 'o3'), entity: { entityType: 'order', entityId: 'o3' }, processor: async () => 'ok' });
+    await queues.addEntityJob('order', 'o3', 'charge', {}, { telemetry: { metadata: JSON.stringify({ traceparent: `00-${traceId}-${spanId}-01` }) } });
+    await waitFor(() => otel.finishedSpans().some((s) => s.kind === SpanKind.CONSUMER), 10_000);
+    const attempt = otel.finishedSpans().find((s) => s.kind === SpanKind.CONSUMER)!;
+    expect(attempt.spanContext().traceId).toBe(traceId);
+    expect(attempt.parentSpanContext?.spanId).toBe(spanId);
+  });
+
   it("the context travels in BullMQ's own field: a plain BullMQ worker with bullmq-otel continues the trace", async () => {
     const { queues, keyPrefix } = await boot();
     await queues.addJob('plain-jobs', 'mail', { to: 'a@b.c' });
