@@ -4,7 +4,7 @@
 // relative path inside the package. test/packaging/public-api.test.ts pins the exported names.
 
 // The module
-export { AtomicQueuesModule, type AtomicQueuesModuleAsyncOptions } from './module/atomic-queues.module.js';
+export { AtomicQueuesModule, type AtomicQueuesModuleAsyncOptions, type AtomicQueuesOptionsFactory } from './module/atomic-queues.module.js';
 
 // Services and their types
 export { QueueManagerService, type AddJobOptions, type AddedJob, type JobCounts } from './queues/queue-manager.service.js';

@@ -1,6 +1,15 @@
-import { Global, Module, type DynamicModule, type InjectionToken, type ModuleMetadata, type OptionalFactoryDependency, type Provider } from '@nestjs/common';
+import {
+  ConfigurableModuleBuilder,
+  Global,
+  Module,
+  type ConfigurableModuleAsyncOptions,
+  type ConfigurableModuleOptionsFactory,
+  type DynamicModule,
+  type Provider,
+} from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { ATOMIC_QUEUES_CONFIG, resolveConfig, type AtomicQueuesConfig, type ResolvedAtomicQueuesConfig } from '../config/atomic-queues-config.js';
+import { AtomicQueuesConfigError } from '../errors.js';
 import { CronManagerService } from '../cron/cron-manager.service.js';
 import { EngineSignals } from '../engine/engine-signals.service.js';
 import { EntityDispatcher } from '../engine/entity-dispatcher.service.js';
@@ -58,36 +67,88 @@ function productionPortProviders(): Provider[] {
   ];
 }
 
-export interface AtomicQueuesModuleAsyncOptions {
-  imports?: ModuleMetadata['imports'];
-  useFactory: (...args: any[]) => AtomicQueuesConfig | Promise<AtomicQueuesConfig>;
-  inject?: Array<InjectionToken | OptionalFactoryDependency>;
-}
+/** The method a `useClass` / `useExisting` options factory implements (Nest's ConfigurableModuleBuilder convention). */
+const FACTORY_METHOD = 'createAtomicQueuesOptions';
+
+/** A class given to `forRootAsync({ useClass })` or `forRootAsync({ useExisting })`. */
+export type AtomicQueuesOptionsFactory = ConfigurableModuleOptionsFactory<AtomicQueuesConfig, typeof FACTORY_METHOD>;
+
+/**
+ * `forRootAsync` options, as every configurable Nest module takes them: exactly one of `useFactory` (with
+ * `inject`), `useClass` or `useExisting` (a class implementing {@link AtomicQueuesOptionsFactory}), plus the
+ * `imports` they need.
+ */
+export type AtomicQueuesModuleAsyncOptions = ConfigurableModuleAsyncOptions<AtomicQueuesConfig, typeof FACTORY_METHOD>;
+
+const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } = new ConfigurableModuleBuilder<AtomicQueuesConfig>({ moduleName: 'AtomicQueues' })
+  .setClassMethodName('forRoot')
+  .setFactoryMethodName(FACTORY_METHOD)
+  .build();
 
 const EXPORTS = [...ATOMIC_QUEUES_SERVICES, ATOMIC_QUEUES_CONFIG, ATOMIC_QUEUES_CLOCK, ATOMIC_QUEUES_REDIS, ATOMIC_QUEUES_REDIS_SUBSCRIBER, ATOMIC_QUEUES_QUEUE_DRIVER];
 
+/** Throws AtomicQueuesConfigError unless `options` names exactly one way to build the config, in a usable form. */
+function checkAsyncOptions(options: AtomicQueuesModuleAsyncOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new AtomicQueuesConfigError('forRootAsync(options)', 'must be an object with useFactory, useClass or useExisting', options);
+  }
+  const given = (['useFactory', 'useClass', 'useExisting'] as const).filter((k) => options[k] !== undefined);
+  if (given.length !== 1) {
+    throw new AtomicQueuesConfigError('forRootAsync(options)', 'needs exactly one of useFactory, useClass or useExisting', given.length ? given.join(' + ') : 'none');
+  }
+  const [how] = given;
+  if (typeof options[how] !== 'function') {
+    throw new AtomicQueuesConfigError(`forRootAsync(options).${how}`, how === 'useFactory' ? 'must be a function returning the config' : 'must be a class', options[how]);
+  }
+  if (how === 'useClass' && typeof options.useClass!.prototype?.[FACTORY_METHOD] !== 'function') {
+    throw new AtomicQueuesConfigError('forRootAsync(options).useClass', `must implement AtomicQueuesOptionsFactory (a ${FACTORY_METHOD}() method)`, options.useClass!.name);
+  }
+  if (how !== 'useFactory' && options.inject !== undefined) {
+    throw new AtomicQueuesConfigError('forRootAsync(options).inject', `applies to useFactory only (${how} gets its dependencies by injection)`, options.inject);
+  }
+}
+
+/** Calls the `useExisting` instance's factory method, or fails naming what was given instead. */
+async function fromExisting(factory: unknown, token: { name?: string }): Promise<AtomicQueuesConfig> {
+  const method = (factory as Partial<AtomicQueuesOptionsFactory> | undefined)?.[FACTORY_METHOD];
+  if (typeof method !== 'function') {
+    throw new AtomicQueuesConfigError('forRootAsync(options).useExisting', `must resolve to a provider implementing AtomicQueuesOptionsFactory (a ${FACTORY_METHOD}() method)`, token.name);
+  }
+  return method.call(factory);
+}
+
+/**
+ * The module. `forRoot(config)` and `forRootAsync({ useFactory | useClass | useExisting, inject, imports })` come
+ * from Nest's ConfigurableModuleBuilder; either way the config is validated (defaults applied) by the same
+ * `resolveConfig` at bootstrap, and an invalid one throws AtomicQueuesConfigError naming the field.
+ */
 @Global()
 @Module({})
-export class AtomicQueuesModule {
-  /** Config is validated (and defaults applied) at bootstrap; invalid config throws AtomicQueuesConfigError. */
-  static forRoot(config: AtomicQueuesConfig): DynamicModule {
-    return this.build([], { provide: ATOMIC_QUEUES_CONFIG, useFactory: () => resolveConfig(config) });
+export class AtomicQueuesModule extends ConfigurableModuleClass {
+  static override forRoot(config: AtomicQueuesConfig): DynamicModule {
+    return this.complete(super.forRoot(config));
   }
 
-  static forRootAsync(options: AtomicQueuesModuleAsyncOptions): DynamicModule {
-    return this.build(options.imports ?? [], {
-      provide: ATOMIC_QUEUES_CONFIG,
-      useFactory: async (...args: unknown[]) => resolveConfig(await options.useFactory(...args)),
-      inject: options.inject ?? [],
-    });
+  static override forRootAsync(options: AtomicQueuesModuleAsyncOptions): DynamicModule {
+    checkAsyncOptions(options);
+    if (options.useExisting === undefined) return this.complete(super.forRootAsync(options));
+    const token = options.useExisting;
+    return this.complete(super.forRootAsync({ imports: options.imports, inject: [token], useFactory: (factory: unknown) => fromExisting(factory, token) }));
   }
 
-  private static build(imports: NonNullable<ModuleMetadata['imports']>, configProvider: Provider): DynamicModule {
+  /** Adds the resolved config, the ports and the services to the builder's definition (options provider + imports). */
+  private static complete(definition: DynamicModule): DynamicModule {
     return {
+      ...definition,
       module: AtomicQueuesModule,
       global: true,
-      imports: [DiscoveryModule, ...imports],
-      providers: [configProvider, ...productionPortProviders(), ...atomicQueuesServiceProviders()],
+      imports: [DiscoveryModule, ...(definition.imports ?? [])],
+      providers: [
+        ...(definition.providers ?? []),
+        { provide: ATOMIC_QUEUES_CONFIG, useFactory: (options: AtomicQueuesConfig) => resolveConfig(options), inject: [MODULE_OPTIONS_TOKEN] },
+        ...productionPortProviders(),
+        ...atomicQueuesServiceProviders(),
+      ],
       exports: EXPORTS,
     };
   }
