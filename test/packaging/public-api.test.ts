@@ -12,7 +12,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const PUBLIC_API = [
     'ATOMIC_QUEUES_CLOCK', 'ATOMIC_QUEUES_CONFIG', 'type AcquireLockResult', 'type AddJobOptions', 'type AddedJob',
     'type AtomicQueuesConfig', 'AtomicQueuesConfigError', 'AtomicQueuesConnectionError', 'AtomicQueuesError', 'AtomicQueuesModule',
-    'type AtomicQueuesModuleAsyncOptions', 'type AtomicQueuesRedisConfig', 'AtomicQueuesValidationError',
+    'type AtomicQueuesModuleAsyncOptions', 'type AtomicQueuesOptionsFactory', 'type AtomicQueuesRedisConfig', 'AtomicQueuesValidationError',
     'type AvailableResource', 'type BackoffConfig', 'type BackoffType', 'type Clock', 'type ClockTimer',
     'type ClockTimerOptions', 'type CreateWorkerOptions', 'type CreateWorkerResult', 'type CronEntityRef',
     'CronManagerService', 'type CronTickError', 'type CronTickReport', 'type DefaultJobOptionsConfig',
