@@ -36,6 +36,13 @@ export type { CronEntityRef, CronTickError, CronTickReport, EntityTypeRegistrati
 export { IndexManagerService, type EntityWorkerState, type WorkerState } from './index/index-manager.service.js';
 export { IndexSweeperService, type IndexSweepError, type IndexSweepReport } from './index/index-sweeper.service.js';
 
+// Health: the checks, and the @nestjs/terminus indicator (terminus, an optional peer, is loaded by
+// AtomicQueuesHealthModule.forRoot() only)
+export { AtomicQueuesHealthService } from './health/atomic-queues-health.service.js';
+export type { AtomicQueuesHealthOptions, AtomicQueuesHealthReport, HealthCheckName, HealthCheckResult } from './health/health.types.js';
+export { AtomicQueuesHealthIndicator, type AtomicQueuesIndicatorResult } from './health/terminus/atomic-queues-health.indicator.js';
+export { AtomicQueuesHealthModule } from './health/terminus/atomic-queues-health.module.js';
+
 // Errors
 export {
   AtomicQueuesConfigError,
@@ -45,6 +52,7 @@ export {
   DuplicateJobProcessorError,
   JobProcessorNotFoundError,
 } from './errors.js';
+export { MissingPeerDependencyError } from './peer-dependency.js';
 
 // Configuration
 export {

@@ -13,6 +13,7 @@ import { AtomicQueuesConfigError } from '../errors.js';
 import { CronManagerService } from '../cron/cron-manager.service.js';
 import { EngineSignals } from '../engine/engine-signals.service.js';
 import { EntityDispatcher } from '../engine/entity-dispatcher.service.js';
+import { AtomicQueuesHealthService } from '../health/atomic-queues-health.service.js';
 import { RedisQueueDriver } from '../drivers/redis-queue-driver.js';
 import { RedisConnectionWatch } from '../drivers/redis-watch.js';
 import { ATOMIC_QUEUES_ENTITY_QUEUE_STORE, RedisEntityQueueStore } from '../index/entity-queue-store.js';
@@ -37,6 +38,7 @@ export const ATOMIC_QUEUES_SERVICES = [
   ResourceLockService,
   CronManagerService,
   IndexSweeperService,
+  AtomicQueuesHealthService,
 ] as const;
 
 /**
