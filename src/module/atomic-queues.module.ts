@@ -99,8 +99,12 @@ function checkAsyncOptions(options: AtomicQueuesModuleAsyncOptions): void {
     throw new AtomicQueuesConfigError('forRootAsync(options)', 'needs exactly one of useFactory, useClass or useExisting', given.length ? given.join(' + ') : 'none');
   }
   const [how] = given;
-  if (typeof options[how] !== 'function') {
-    throw new AtomicQueuesConfigError(`forRootAsync(options).${how}`, how === 'useFactory' ? 'must be a function returning the config' : 'must be a class', options[how]);
+  const value: unknown = options[how];
+  // useExisting names a provider: its class, or a string/symbol token.
+  const usable = typeof value === 'function' || (how === 'useExisting' && (typeof value === 'string' || typeof value === 'symbol'));
+  if (!usable) {
+    const rule = how === 'useFactory' ? 'must be a function returning the config' : how === 'useClass' ? 'must be a class' : 'must be a provider token (a class, string or symbol)';
+    throw new AtomicQueuesConfigError(`forRootAsync(options).${how}`, rule, value);
   }
   if (how === 'useClass' && typeof options.useClass!.prototype?.[FACTORY_METHOD] !== 'function') {
     throw new AtomicQueuesConfigError('forRootAsync(options).useClass', `must implement AtomicQueuesOptionsFactory (a ${FACTORY_METHOD}() method)`, options.useClass!.name);
@@ -111,10 +115,11 @@ function checkAsyncOptions(options: AtomicQueuesModuleAsyncOptions): void {
 }
 
 /** Calls the `useExisting` instance's factory method, or fails naming what was given instead. */
-async function fromExisting(factory: unknown, token: { name?: string }): Promise<AtomicQueuesConfig> {
+async function fromExisting(factory: unknown, token: unknown): Promise<AtomicQueuesConfig> {
   const method = (factory as Partial<AtomicQueuesOptionsFactory> | undefined)?.[FACTORY_METHOD];
   if (typeof method !== 'function') {
-    throw new AtomicQueuesConfigError('forRootAsync(options).useExisting', `must resolve to a provider implementing AtomicQueuesOptionsFactory (a ${FACTORY_METHOD}() method)`, token.name);
+    const name = typeof token === 'function' ? token.name : String(token);
+    throw new AtomicQueuesConfigError('forRootAsync(options).useExisting', `must resolve to a provider implementing AtomicQueuesOptionsFactory (a ${FACTORY_METHOD}() method)`, name);
   }
   return method.call(factory);
 }

@@ -79,6 +79,13 @@ describe('AtomicQueuesModule.forRootAsync (Nest ConfigurableModuleBuilder conven
     expect(app.get(QueueOptions, { strict: false })).toBeInstanceOf(QueueOptions);
   });
 
+  it('useExisting with a string token', async () => {
+    @Module({ imports: [SettingsModule], providers: [{ provide: 'QUEUE_OPTIONS', useClass: QueueOptions }], exports: ['QUEUE_OPTIONS'] })
+    class TokenModule {}
+    const app = await boot({ imports: [TokenModule], useExisting: 'QUEUE_OPTIONS' as never });
+    await expectWorking(app);
+  });
+
   it('a factory result that is not a valid config fails bootstrap naming the field', async () => {
     const err = await boot({ useFactory: () => ({ redis: { url: inject('redisUrl'), db: -3 } }) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AtomicQueuesConfigError);
@@ -99,6 +106,7 @@ describe('AtomicQueuesModule.forRootAsync (Nest ConfigurableModuleBuilder conven
     ['useFactory that is not a function', { useFactory: { redis: {} } }, 'forRootAsync(options).useFactory', /must be a function returning the config/],
     ['useClass without createAtomicQueuesOptions()', { useClass: NotAFactory }, 'forRootAsync(options).useClass', /must implement AtomicQueuesOptionsFactory \(a createAtomicQueuesOptions\(\) method\) \(got "NotAFactory"\)/],
     ['inject beside useClass', { useClass: QueueOptions, inject: [AppSettings] }, 'forRootAsync(options).inject', /applies to useFactory only/],
+    ['useExisting that is no token', { useExisting: 42 }, 'forRootAsync(options).useExisting', /must be a provider token \(a class, string or symbol\)/],
   ])('%s: refused when the module is declared', (_, options, path, message) => {
     let err: unknown;
     try {
