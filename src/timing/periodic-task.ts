@@ -23,7 +23,7 @@ export class PeriodicTask<T> {
   private intervalMs?: number;
   private timer?: ClockTimer;
   private inFlight?: Promise<T>;
-  private times: { startedAt?: number; lastRunStartedAt?: number; lastRunEndedAt?: number; runningSince?: number } = {};
+  private times: { -readonly [K in 'startedAt' | 'lastRunStartedAt' | 'lastRunEndedAt' | 'runningSince']?: PeriodicTaskActivity[K] } = {};
 
   constructor(
     private readonly clock: Clock,
