@@ -11,6 +11,7 @@ import {
   type AtomicQueuesOptionsFactory,
   type ResolvedAtomicQueuesConfig,
 } from '../../src/index.js';
+import { AtomicQueuesTestingModule, type AtomicQueuesTestingConfig } from '../../testing/index.js';
 import { uniquePrefix } from '../core/support.js';
 
 /** Settings an app keeps in a provider of its own (what @nestjs/config's ConfigService is to a real app). */
@@ -125,5 +126,23 @@ describe('AtomicQueuesModule.forRootAsync (Nest ConfigurableModuleBuilder conven
     const err = await boot({ imports: [WrongModule], useExisting: NotAFactory as never }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AtomicQueuesConfigError);
     expect((err as Error).message).toMatch(/forRootAsync\(options\)\.useExisting must resolve to a provider implementing AtomicQueuesOptionsFactory .*\(got "NotAFactory"\)/);
+  });
+});
+
+describe('AtomicQueuesTestingModule.forRootAsync follows the same convention', () => {
+  @Injectable()
+  class TestingOptions {
+    constructor(private readonly settings: AppSettings) {}
+    createAtomicQueuesOptions(): AtomicQueuesTestingConfig {
+      return { keyPrefix: this.settings.keyPrefix, cronInterval: 1234 };
+    }
+  }
+
+  it('useClass, with the same checks', async () => {
+    const app = await Test.createTestingModule({ imports: [AtomicQueuesTestingModule.forRootAsync({ imports: [SettingsModule], useClass: TestingOptions })] }).compile();
+    apps.push(app);
+    await app.init();
+    expect(app.get<ResolvedAtomicQueuesConfig>(ATOMIC_QUEUES_CONFIG)).toMatchObject({ keyPrefix: app.get(AppSettings, { strict: false }).keyPrefix, cronInterval: 1234 });
+    expect(() => AtomicQueuesTestingModule.forRootAsync({} as never)).toThrow(/forRootAsync\(options\) needs exactly one of useFactory, useClass or useExisting/);
   });
 });
