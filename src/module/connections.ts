@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ATOMIC_QUEUES_CONFIG, type ResolvedAtomicQueuesConfig } from '../config/atomic-queues-config.js';
-import { closeRedisClient, createRedisClient } from '../drivers/redis-client.js';
+import { closeRedisClient, createRedisClient, isCluster } from '../drivers/redis-client.js';
 import { describeRedisAddress, RedisConnectionWatch } from '../drivers/redis-watch.js';
 import { AtomicQueuesConfigError } from '../errors.js';
 import type { RedisClient } from '../ports/redis.js';
@@ -63,12 +63,15 @@ export class AtomicQueuesConnections implements OnModuleInit, OnApplicationShutd
    * server's `databases` setting would silently share database 0. Selecting it once more here fails bootstrap.
    */
   private async checkDatabase(): Promise<void> {
-    const { db } = this.config.redis;
-    if (db === undefined || db === 0 || this.config.redis.connection) return;
+    if (isCluster(this.redis)) return;
+    // The database the connections were built with: `redis.db`, the URL's `/<db>`, or the given connection's.
+    const db = Number(this.redis.options.db ?? 0);
+    if (db === 0) return;
     try {
       await this.redis.select(db);
     } catch (err) {
-      throw new AtomicQueuesConfigError('redis.db', `is not a database of the Redis server at ${this.watch.address} (its 'databases' setting bounds the index): ${String((err as Error).message ?? err)}`, db);
+      const path = this.config.redis.db !== undefined ? 'redis.db' : this.config.redis.url !== undefined ? 'redis.url (its /<db> part)' : 'redis.connection (its db)';
+      throw new AtomicQueuesConfigError(path, `is not a database of the Redis server at ${this.watch.address} (its 'databases' setting bounds the index): ${String((err as Error).message ?? err)}`, db);
     }
   }
 

@@ -107,6 +107,18 @@ describe('ACL user and a database beyond 15', () => {
     expect((err as Error).message).toMatch(/redis\.db is not a database of the Redis server at 127\.0\.0\.1:\d+ .*DB index is out of range \(got 32\)/);
   });
 
+  it('the same for a database given in the URL', async () => {
+    const err = await Test.createTestingModule({
+      imports: [AtomicQueuesModule.forRoot({ redis: { url: `redis://${USER}:${PASSWORD}@${server.host}:${server.port}/40` } })],
+    })
+      .compile()
+      .then((app) => app.init())
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AtomicQueuesConfigError);
+    expect((err as AtomicQueuesConfigError).path).toBe('redis.url (its /<db> part)');
+    expect((err as Error).message).not.toContain(PASSWORD);
+  });
+
   it.each([
     ['a wrong password', { username: USER, password: 'wrong' }],
     ['no user (the default user is disabled)', {}],
