@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,5 +103,12 @@ describe('the built package without its optional peer dependencies (plain node, 
     });
     symlinkSync(join(root, 'node_modules/@nestjs/terminus'), join(modules(), '@nestjs/terminus'));
     expect(healthModule()).toEqual({ ok: true, imports: ['TerminusModule'] });
+  });
+
+  it("the package's types never import @nestjs/terminus (apps without it type-check with skipLibCheck off)", () => {
+    const dts = (readdirSync(join(root, 'dist/src'), { recursive: true }) as string[]).filter((f) => f.endsWith('.d.ts'));
+    expect(dts.length).toBeGreaterThan(10);
+    const leaking = dts.filter((f) => /(from\s+|import\()['"]@nestjs\/terminus['"]/.test(readFileSync(join(root, 'dist/src', f), 'utf8')));
+    expect(leaking).toEqual([]);
   });
 });

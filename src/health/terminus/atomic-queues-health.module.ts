@@ -5,7 +5,7 @@ import { resolveHealthOptions, type AtomicQueuesHealthOptions } from '../health.
 import { AtomicQueuesHealthIndicator, type TerminusIndicatorService } from './atomic-queues-health.indicator.js';
 
 /** Loads @nestjs/terminus (an optional peer): MissingPeerDependencyError naming the install command when absent. */
-export const loadTerminus = () =>
+const loadTerminus = () =>
   importPeerDependency(
     '@nestjs/terminus',
     'AtomicQueuesHealthModule',
