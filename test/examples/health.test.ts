@@ -20,7 +20,7 @@ async function probe(path: string): Promise<Probe> {
 }
 
 function appConfig(): AppConfig {
-  return { ...loadAppConfig({}), redisUrl: server.url, port: 0, nodeId: 'health-test', keyPrefix: `aqh${randomBytes(4).toString('hex')}`, cronIntervalMs: 100, stepDelayMs: 400 };
+  return { ...loadAppConfig({}), redisUrl: server.url, port: 0, nodeId: 'health-test', keyPrefix: `aqh${randomBytes(4).toString('hex')}`, cronIntervalMs: 100, stepDelayMs: 1000 };
 }
 
 beforeAll(async () => {
@@ -45,7 +45,7 @@ describe('example app: /health/live and /health/ready (terminus)', () => {
       body: JSON.stringify({ items: [{ sku: 'a', quantity: 1 }], amount: 5 }),
     });
     expect(order.status).toBe(201);
-    // The order's worker runs its steps (400 ms each): its heartbeat is counted.
+    // The order's worker runs its steps (1 s each): its heartbeat is counted.
     const ready = await waitForValue('a worker heartbeat in /health/ready', () => probe('/health/ready'), (r) => r.body.details['atomic-queues']?.checks?.heartbeats?.workers === 1, 5000);
     expect(ready.status).toBe(200);
     expect(ready.body.details['atomic-queues']).toMatchObject({
