@@ -3,6 +3,16 @@ import type { Clock, ClockTimer } from '../ports/clock.js';
 import type { RedisClient } from '../ports/redis.js';
 import { refreshHeartbeatScript, refreshHeartbeatsScript } from './heartbeat.lua.js';
 
+/** Value of a worker's heartbeat key: `${nodeId}|${token}` (only this exact value may refresh or delete it). */
+export const heartbeatOwner = (nodeId: string, token: string): string => `${nodeId}|${token}`;
+
+/** The node id in a heartbeat value (see heartbeatOwner); '' for null. */
+export function ownerNode(value: string | null): string {
+  if (value === null) return '';
+  const bar = value.lastIndexOf('|');
+  return bar < 0 ? value : value.slice(0, bar);
+}
+
 /** One heartbeat key a node keeps alive. */
 export interface HeartbeatMember {
   readonly name: string;

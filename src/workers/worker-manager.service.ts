@@ -25,7 +25,8 @@ import { isEngineSpawn, noteEngineSpawnCreateWorker } from '../engine/spawn-cont
 import { argumentRules, assertEntity, assertName } from '../validation.js';
 import { backoffDelay } from './backoff.js';
 import { releaseHeartbeatScript } from './heartbeat.lua.js';
-import { NodeHeartbeat, type HeartbeatMember } from './node-heartbeat.js';
+import { heartbeatOwner, NodeHeartbeat, ownerNode, type HeartbeatMember } from './node-heartbeat.js';
+import { attemptFailedLogLine } from './attempt-log.js';
 import { NodeStallChecks, nodeCanScheduleStallChecks, type StallCheckTarget } from './stall-checks.js';
 import type {
   CreateWorkerOptions,
@@ -172,7 +173,7 @@ export class WorkerManagerService {
   private async claim(options: ClaimRequest, settings: Required<WorkerDefaultsConfig>): Promise<CreateWorkerResult> {
     const { workerName } = options;
     const hbKey = keys.heartbeat(this.config.keyPrefix, workerName);
-    const owner = `${this.nodeId}|${randomBytes(8).toString('hex')}`;
+    const owner = heartbeatOwner(this.nodeId, randomBytes(8).toString('hex'));
     const claimed = await this.redis.set(hbKey, owner, 'PX', Math.round(settings.heartbeatTTL * 1000), 'NX');
     if (claimed !== 'OK') {
       const current = await this.redis.get(hbKey);
@@ -451,7 +452,7 @@ export class WorkerManagerService {
           if (maxAttempts === 1 && !unrecoverable) throw err;
           throw asFinal(err);
         }
-        await this.safely('job log', () => job.log(`attempt ${attempt} failed: ${err.message}`));
+        await this.safely('job log', () => job.log(attemptFailedLogLine(attempt, err.message)));
         await this.clock.sleep(backoffDelay(job.opts.backoff, attempt));
         if (managed.forced) throw new Error(`worker ${managed.name} was force-closed during a retry backoff; the job is re-run as stalled`);
         attempt = await nextAttempt();
@@ -631,12 +632,6 @@ export class WorkerManagerService {
       return undefined;
     }
   }
-}
-
-function ownerNode(value: string | null): string {
-  if (value === null) return '';
-  const bar = value.lastIndexOf('|');
-  return bar < 0 ? value : value.slice(0, bar);
 }
 
 /** The final failure, marked so BullMQ does not schedule its own (out-of-order) retry. */
