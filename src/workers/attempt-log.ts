@@ -11,3 +11,14 @@ export function parseAttemptFailedLogLine(line: string): { attempt: number; mess
   const m = ATTEMPT_FAILED_RE.exec(line);
   return m ? { attempt: Number(m[1]), message: m[2]! } : undefined;
 }
+
+/** Written by `atomic-queues retry-failed` before it moves a failed job back to wait: the failure it had. */
+export const retriedLogLine = (failedReason: string): string => `retried after final failure: ${failedReason}`;
+
+const RETRIED_RE = /^retried after final failure: ([\s\S]*)$/;
+
+/** The failure recorded by retriedLogLine, or undefined. */
+export function parseRetriedLogLine(line: string): { failedReason: string } | undefined {
+  const m = RETRIED_RE.exec(line);
+  return m ? { failedReason: m[1]! } : undefined;
+}
