@@ -121,3 +121,28 @@ describe('CompletedJobsCounter', () => {
     expect(counter.count()).toBe(3);
   });
 });
+
+describe('ProgressReporter with one run-wide jobs counter', () => {
+  it('jobs done is the counter; each scenario shows its share since it started', () => {
+    const out = sink(false);
+    const c = clock();
+    let total = 0;
+    const p = new ProgressReporter({ label: 'load', total: 2, stream: out, env: {}, now: c.now, jobs: () => total, plainEveryMs: 1000, manualTicks: true });
+    p.startScenario('many-entities', { expectedMs: 10_000 });
+    total = 40;
+    c.advance(5_000);
+    p.tick();
+    p.endScenario();
+    p.startScenario('drain', { expectedJobs: 100 });
+    total = 70;
+    c.advance(3_000);
+    p.tick();
+    expect(out.text().split('\n')).toEqual([
+      'load [1/2] many-entities | elapsed 0ms | jobs 0 | ETA 20.0s',
+      'load [1/2] many-entities | elapsed 5.0s | jobs 40 | ETA 15.0s',
+      'load [2/2] drain | elapsed 5.0s | jobs 40 (this scenario 0/100) | ETA ?',
+      'load [2/2] drain | elapsed 8.0s | jobs 70 (this scenario 30/100) | ETA 7.0s',
+      '',
+    ]);
+  });
+});

@@ -27,6 +27,8 @@ export interface ProgressOptions {
   plainEveryMs?: number;
   /** Starts no timer (a test calls `tick()` itself). */
   manualTicks?: boolean;
+  /** Jobs completed so far over the whole run (read at every redraw), for runs with one counter for every scenario. */
+  jobs?: () => number;
 }
 
 export interface ScenarioOptions {
@@ -56,10 +58,21 @@ export function formatDuration(ms: number): string {
 
 const CLEAR_LINE = '\r\x1b[2K';
 
+/** A jobs source that cannot be read now (e.g. its file is not created yet) counts nothing. */
+function read(source: () => number): number {
+  try {
+    return source();
+  } catch {
+    return 0;
+  }
+}
+
 interface Current extends ScenarioOptions {
   index: number;
   name: string;
   startedAt: number;
+  /** Run-wide jobs when it started. */
+  jobsAtStart: number;
 }
 
 export class ProgressReporter {
@@ -96,7 +109,7 @@ export class ProgressReporter {
   startScenario(name: string, options: ScenarioOptions = {}): void {
     this.finishCurrent();
     this.started += 1;
-    this.current = { ...options, index: Math.min(this.started, this.opts.total), name, startedAt: this.now() };
+    this.current = { ...options, index: Math.min(this.started, this.opts.total), name, startedAt: this.now(), jobsAtStart: this.jobsDone() };
     if (this.interactive) this.draw();
     else this.plain();
   }
@@ -140,7 +153,7 @@ export class ProgressReporter {
 
   /** Jobs completed so far over the whole run. */
   jobsDone(): number {
-    return this.jobsBefore + this.currentJobs();
+    return this.opts.jobs ? read(this.opts.jobs) : this.jobsBefore + this.currentJobs();
   }
 
   /** Estimated time left, ms; undefined while nothing allows an estimate. */
@@ -170,12 +183,12 @@ export class ProgressReporter {
     return `${head} | elapsed ${formatDuration(this.now() - this.startedAt)} | ${jobs} | ETA ${eta === undefined ? '?' : formatDuration(eta)}`;
   }
 
+  /** Jobs of the current scenario: its own source, else the run-wide count since it started. */
   private currentJobs(): number {
-    try {
-      return this.current?.jobs?.() ?? 0;
-    } catch {
-      return 0; // a source that cannot be read now (file not created yet) counts nothing
-    }
+    const c = this.current;
+    if (!c) return 0;
+    if (c.jobs) return read(c.jobs);
+    return this.opts.jobs ? read(this.opts.jobs) - c.jobsAtStart : 0;
   }
 
   private finishCurrent(): void {
