@@ -4,6 +4,7 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { AtomicQueuesModule } from '@nestjs/atomic-queues';
 import { AtomicQueuesEmbeddedModule } from '@nestjs/atomic-queues/testing';
 import { APP_CONFIG, loadAppConfig, type AppConfig } from './config.js';
+import { DashboardModule } from './dashboard/dashboard.module.js';
 import { EntitiesController } from './entities/entities.controller.js';
 import { LoadStepProcessor } from './entities/load-step.processor.js';
 import { EntityWorkers } from './entity-workers.js';
@@ -37,6 +38,8 @@ export class AppModule {
         config.redisUrl
           ? AtomicQueuesModule.forRoot({ ...moduleConfig, redis: { url: config.redisUrl } })
           : AtomicQueuesEmbeddedModule.forRoot(moduleConfig),
+        // bull-board reads BullMQ's keys in Redis: on Redis only
+        ...(config.redisUrl ? [DashboardModule.forRoot({ redisUrl: config.redisUrl, keyPrefix: config.keyPrefix, maxQueues: config.dashboardQueues })] : []),
       ],
       controllers: [OrdersController, EntitiesController, HealthController],
       providers: [
