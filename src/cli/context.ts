@@ -1,27 +1,13 @@
-import { DEFAULT_KEY_PREFIX, resolveConfig, type ResolvedAtomicQueuesConfig } from '../config/atomic-queues-config.js';
+import type { ResolvedAtomicQueuesConfig } from '../config/atomic-queues-config.js';
 import { closeRedisClient, createRedisClient } from '../drivers/redis-client.js';
 import { RedisQueueDriver } from '../drivers/redis-queue-driver.js';
 import { describeRedisAddress, RedisConnectionWatch } from '../drivers/redis-watch.js';
 import { EngineSignals } from '../engine/engine-signals.service.js';
-import { AtomicQueuesConfigError } from '../errors.js';
 import { IndexManagerService } from '../index/index-manager.service.js';
 import { ResourceLockService } from '../locks/resource-lock.service.js';
 import { SystemClock } from '../ports/clock.js';
 import type { RedisClient } from '../ports/redis.js';
-import { CliUsageError } from './errors.js';
-
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
-
-/** Connection options every command takes. */
-export interface ConnectionOptions {
-  redisUrl?: string;
-  keyPrefix?: string;
-  /** Bound (ms) for reaching Redis. */
-  timeout?: number;
-}
-
-/** Where each config field comes from on the command line (for error messages). */
-const FLAG_OF: Record<string, string> = { 'redis.url': '--redis-url', keyPrefix: '--key-prefix', 'redis.connectTimeoutMs': '--timeout' };
+import { resolveCliConfig, type ConnectionOptions } from './options.js';
 
 /**
  * The module's own services, built on one connection for a read-mostly command-line run: the same key builders,
@@ -69,22 +55,6 @@ export class CliContext {
     await this.driver.close();
     this.watch.stop();
     await closeRedisClient(this.redis);
-  }
-}
-
-export function resolveCliConfig(options: ConnectionOptions, env: NodeJS.ProcessEnv): ResolvedAtomicQueuesConfig {
-  const url = options.redisUrl ?? (env.REDIS_URL || DEFAULT_REDIS_URL);
-  try {
-    return resolveConfig({
-      redis: { url, connectTimeoutMs: options.timeout ?? 5000, commandTimeoutMs: options.timeout ?? 5000, maxRetriesPerRequest: 1 },
-      keyPrefix: options.keyPrefix ?? DEFAULT_KEY_PREFIX,
-      nodeId: `cli-${process.pid}`,
-    });
-  } catch (err) {
-    if (err instanceof AtomicQueuesConfigError && FLAG_OF[err.path]) {
-      throw new CliUsageError(`${FLAG_OF[err.path]} ${err.rule} (got ${JSON.stringify(err.value)})`);
-    }
-    throw err;
   }
 }
 

@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_KEY_PREFIX } from '../config/atomic-queues-config.js';
 import { AtomicQueuesConnectionError, AtomicQueuesValidationError } from '../errors.js';
-import { CliContext, DEFAULT_REDIS_URL, type ConnectionOptions } from './context.js';
-import { EntityInspector } from './entity-inspector.js';
+import type { EntityInspector } from './entity-inspector.js';
 import { CliNotFoundError, CliUsageError, EXIT } from './errors.js';
+import { DEFAULT_REDIS_URL, resolveCliConfig, type ConnectionOptions } from './options.js';
 import { renderEntities, renderInspection, renderRetry } from './render.js';
 
 /** Where the CLI writes, and its environment (a test passes its own). */
@@ -47,6 +47,8 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
     .exitOverride();
 
   const run = async <T>(options: CommonOptions, work: (inspector: EntityInspector) => Promise<T>, render: (value: T) => string): Promise<void> => {
+    resolveCliConfig(options, io.env); // bad options fail before the Redis client, BullMQ and Nest are loaded
+    const [{ CliContext }, { EntityInspector }] = await Promise.all([import('./context.js'), import('./entity-inspector.js')]);
     const ctx = await CliContext.open(options, io.env);
     try {
       const value = await work(new EntityInspector(ctx));

@@ -18,14 +18,15 @@ interface Run {
 function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
   const { REDIS_URL: _unset, ...base } = process.env;
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...base, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...base, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
   });
 }
 
-describe('atomic-queues CLI (built, in a child process) after a real workload', () => {
+// Each run starts a node process (a second or more on a loaded machine): generous timeouts.
+describe('atomic-queues CLI (built, in a child process) after a real workload', { timeout: 180_000 }, () => {
   let server: RedisServerHandle;
   let core: Core;
   let conn: string[];
@@ -153,7 +154,8 @@ describe('atomic-queues CLI (built, in a child process) after a real workload', 
       [['frobnicate'], /unknown command 'frobnicate'/],
       [[], /Usage: atomic-queues/],
     ];
-    const runs = await Promise.all(cases.map(([args]) => cli(args)));
+    const runs: Run[] = [];
+    for (let i = 0; i < cases.length; i += 3) runs.push(...(await Promise.all(cases.slice(i, i + 3).map(([args]) => cli(args)))));
     for (const [i, [args, message]] of cases.entries()) {
       const r = runs[i]!;
       expect({ args, code: r.code }).toEqual({ args, code: 2 });
