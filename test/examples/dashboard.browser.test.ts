@@ -22,8 +22,9 @@ function locateChromium(): { path?: string; reason?: string } {
 
 const browserBinary = locateChromium();
 const title = `example dashboard (bull-board) in Chromium${browserBinary.path ? '' : ` — SKIPPED: ${browserBinary.reason}`}`;
+if (!browserBinary.path) console.warn(`test/examples/dashboard.browser.test.ts skipped: ${browserBinary.reason}`);
 
-describe.skipIf(!browserBinary.path)(title, () => {
+describe.skipIf(!browserBinary.path)(title, { timeout: 120_000 }, () => {
   let app: INestApplication;
   let base: string;
   let browser: Browser;
