@@ -1,4 +1,5 @@
 import type { ResolvedAtomicQueuesConfig } from '../config/atomic-queues-config.js';
+import type { Queue } from 'bullmq';
 import { closeRedisClient, createRedisClient } from '../drivers/redis-client.js';
 import { RedisQueueDriver } from '../drivers/redis-queue-driver.js';
 import { describeRedisAddress, RedisConnectionWatch } from '../drivers/redis-watch.js';
@@ -51,6 +52,11 @@ export class CliContext {
     return new CliContext(config, redis, watch);
   }
 
+  /** A BullMQ Queue object on the queue connection (closed with the context). */
+  openQueue(queueName: string): Queue {
+    return this.driver.createQueue(queueName, { prefix: this.prefix });
+  }
+
   async close(): Promise<void> {
     await this.driver.close();
     this.watch.stop();
@@ -60,3 +66,8 @@ export class CliContext {
 
 const silent = (): void => undefined;
 const silentLogger = { log: silent, warn: silent, error: silent, debug: silent, verbose: silent };
+
+/** Milliseconds of a Redis TIME reply. */
+export function serverMs([seconds, micros]: [string, string] | (string | number)[]): number {
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_KEY_PREFIX } from '../config/atomic-queues-config.js';
 import { AtomicQueuesConnectionError, AtomicQueuesValidationError } from '../errors.js';
-import type { EntityInspector } from './entity-inspector.js';
+import type { CliContext } from './context.js';
 import { CliNotFoundError, CliUsageError, EXIT } from './errors.js';
 import { DEFAULT_REDIS_URL, resolveCliConfig, type ConnectionOptions } from './options.js';
 import { renderEntities, renderInspection, renderRetry } from './render.js';
@@ -46,12 +46,12 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride();
 
-  const run = async <T>(options: CommonOptions, work: (inspector: EntityInspector) => Promise<T>, render: (value: T) => string): Promise<void> => {
+  const run = async <T>(options: CommonOptions, work: (ctx: CliContext) => Promise<T>, render: (value: T) => string): Promise<void> => {
     resolveCliConfig(options, io.env); // bad options fail before the Redis client, BullMQ and Nest are loaded
-    const [{ CliContext }, { EntityInspector }] = await Promise.all([import('./context.js'), import('./entity-inspector.js')]);
+    const { CliContext } = await import('./context.js');
     const ctx = await CliContext.open(options, io.env);
     try {
-      const value = await work(new EntityInspector(ctx));
+      const value = await work(ctx);
       io.out(`${options.json ? JSON.stringify(value, null, 2) : render(value)}\n`);
       result.code = EXIT.ok;
     } finally {
@@ -67,7 +67,7 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
       .argument('<id>', 'entity id')
       .addOption(new Option('-n, --jobs <n>', 'how many of the last jobs to list').default(10).argParser(integerArg('--jobs', 0, 1000))),
   ).action((type: string, id: string, options: CommonOptions & { jobs: number }) =>
-    run(options, (i) => i.inspect(type, id, options.jobs), renderInspection),
+    run(options, async (ctx) => (await import('./inspect.js')).inspectEntity(ctx, type, id, options.jobs), renderInspection),
   );
 
   withCommonOptions(
@@ -76,7 +76,7 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
       .description('entities of a type with a backlog, the one waiting longest first')
       .argument('<type>', 'entity type')
       .addOption(new Option('-l, --limit <n>', 'how many entities to list').default(50).argParser(integerArg('--limit', 1, 1_000_000))),
-  ).action((type: string, options: CommonOptions & { limit: number }) => run(options, (i) => i.entities(type, options.limit), renderEntities));
+  ).action((type: string, options: CommonOptions & { limit: number }) => run(options, async (ctx) => (await import('./backlog.js')).entityBacklog(ctx, type, options.limit), renderEntities));
 
   withCommonOptions(
     program
@@ -84,7 +84,7 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
       .description("moves the entity's failed jobs back to wait (oldest first) and signals the entity ready")
       .argument('<type>', 'entity type')
       .argument('<id>', 'entity id'),
-  ).action((type: string, id: string, options: CommonOptions) => run(options, (i) => i.retryFailed(type, id), renderRetry));
+  ).action((type: string, id: string, options: CommonOptions) => run(options, async (ctx) => (await import('./retry-failed.js')).retryFailed(ctx, type, id), renderRetry));
 
   return program;
 }

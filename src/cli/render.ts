@@ -1,4 +1,6 @@
-import type { EntitiesReport, EntityInspection, RetryReport } from './entity-inspector.js';
+import type { EntitiesReport } from './backlog.js';
+import type { EntityInspection } from './inspect.js';
+import type { RetryReport } from './retry-failed.js';
 
 /** A duration for people: 850ms, 3.1s, 2m05s, 1h02m. */
 export function formatDuration(ms: number): string {
