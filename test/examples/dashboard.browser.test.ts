@@ -65,10 +65,13 @@ describe.skipIf(!browserBinary.path)(title, { timeout: 120_000 }, () => {
     await app?.close();
   });
 
-  it("looking an entity up opens its queue on bull-board: its jobs in the order they ran, the failed one with its error", async () => {
+  it("an entity picked from the entities page opens on bull-board: its jobs in the order they ran, the failed one with its error", async () => {
     const page = await browser.newPage();
-    await page.goto(`${base}/dashboard/entities/order/${order}`);
-    expect(new URL(page.url()).pathname).toBe(`/queues/queue/order-${order}-queue`);
+    // the entity-aware page lists the type's entities; its link registers the entity's queue and opens it
+    await page.goto(`${base}/dashboard/entities/order`);
+    expect(await page.locator('h1').innerText()).toBe('order entities');
+    await page.getByRole('link', { name: order, exact: true }).click();
+    await page.waitForURL(`**/queues/queue/order-${order}-queue`);
     const names = page.locator('h5[class^="jobName-"]');
     await expect.poll(() => names.count(), { timeout: 20_000 }).toBe(5);
     // "latest" groups the jobs by state: every job of the entity is there

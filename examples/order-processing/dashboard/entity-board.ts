@@ -70,6 +70,18 @@ export class EntityBoard implements OnApplicationShutdown {
     return queueName;
   }
 
+  /**
+   * Entities of the type known to the index, the most pending jobs first (then by id), at most `limit`: the way in
+   * to an entity among thousands. One HGETALL of the type's queue index and one of its pending counts.
+   */
+  async entities(entityType: string, limit: number): Promise<{ total: number; entities: Array<{ entityId: string; pending: number }> }> {
+    const [queues, pending] = await Promise.all([this.index.getEntityQueues(entityType), this.index.getEntitiesWithJobs(entityType)]);
+    const ids = Object.keys(queues);
+    const rows = ids.map((entityId) => ({ entityId, pending: pending[entityId] ?? 0 }));
+    rows.sort((a, b) => b.pending - a.pending || (a.entityId < b.entityId ? -1 : a.entityId > b.entityId ? 1 : 0));
+    return { total: ids.length, entities: rows.slice(0, limit) };
+  }
+
   /** The queue was set up (BullMQ's meta key: the entity's global concurrency) or holds jobs. */
   private async queueExists(queueName: string): Promise<boolean> {
     const queue = new Queue(queueName, { connection: this.redis, prefix: this.keyPrefix });
