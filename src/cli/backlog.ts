@@ -1,6 +1,6 @@
 import { keys } from '../config/keys.js';
 import { assertEntityPart } from '../validation.js';
-import { ownerNode } from '../workers/node-heartbeat.js';
+import { ownerNode } from '../workers/worker-names.js';
 import { serverMs, type CliContext } from './context.js';
 import { CliNotFoundError } from './errors.js';
 

@@ -3,7 +3,7 @@ import { entityQueueName, entityWorkerName, keys } from '../config/keys.js';
 import { leaseMember } from '../engine/leases.js';
 import { assertEntity } from '../validation.js';
 import { parseAttemptFailedLogLine, parseRetriedLogLine } from '../workers/attempt-log.js';
-import { ownerNode } from '../workers/node-heartbeat.js';
+import { ownerNode } from '../workers/worker-names.js';
 import { serverMs, type CliContext } from './context.js';
 import { CliNotFoundError } from './errors.js';
 

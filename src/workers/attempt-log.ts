@@ -1,5 +1,5 @@
 /**
- * A failed attempt of a job retried in place (see WorkerManagerService) is written to the job's BullMQ log as
+ * A failed attempt of a job retried in place (see InPlaceRetries) is written to the job's BullMQ log as
  * `attempt <n> failed: <message>`: BullMQ itself only sees the final failure. Readers (the CLI) parse it back.
  */
 export const attemptFailedLogLine = (attempt: number, message: string): string => `attempt ${attempt} failed: ${message}`;

@@ -26,7 +26,6 @@ export function createInMemoryBackend(options: InMemoryBackendOptions = {}): InM
   const store = options.store ?? new InMemoryQueueStore({ clock: options.clock });
   const factory = (name: string, opts: QueueBaseOptions<unknown>, factoryOpts: { blocking?: boolean; withBlockingConnection?: boolean } = {}) => {
     const o = (opts ?? {}) as QueueBaseOptions<unknown> & Record<string, unknown>;
-    if (o.limiter) unsupported('rate limiting (worker limiter option)');
     if (o.metrics) unsupported('metrics');
     return new InMemoryQueueBackend(store, name, o, { worker: !!factoryOpts.withBlockingConnection });
   };
