@@ -200,7 +200,7 @@ export class ProgressReporter {
 
   private draw(): void {
     if (this.stopped) return;
-    const width = Math.max(20, (this.stream.columns ?? 120) - 1);
+    const width = Math.max(20, (this.stream.columns || 120) - 1); // 0 or unset: a terminal of unknown width
     const text = this.line();
     this.stream.write(`${CLEAR_LINE}${text.length > width ? `${text.slice(0, width - 1)}…` : text}`);
     this.shown = true;
