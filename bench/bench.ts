@@ -5,9 +5,11 @@ import { startRedisServer } from '@nestjs/atomic-queues/testing';
 import { cleanupOnSignals } from '../toolkit/cluster/interrupt.js';
 import { median, round, type Distribution } from '../toolkit/report/stats.js';
 import { nodeKill, spread } from './cluster-bench.js';
+import { jobsProcessed } from './common.js';
 import { groupmqFairness, groupmqNewGroupLatency, groupmqRun } from './groupmq.js';
 import { ModuleBench } from './module-bench.js';
 import { benchOptions, type Part } from './options.js';
+import { ProgressReporter } from '../toolkit/progress/progress.js';
 import { rawLatency, rawOneQueue, rawPerEntity } from './raw-bullmq.js';
 
 /**
@@ -108,7 +110,11 @@ async function main(): Promise<void> {
   const size = opts.quick ? SIZES.quick : SIZES.full;
   const redis = await startRedisServer({ args: ['--maxclients', '20000'] });
   const prefix = `aqb${randomBytes(3).toString('hex')}`;
-  const log = (s: string) => console.log(`[bench] ${s}`);
+  // The parts in the order main() runs them (P1-P3 share their rounds): the progress line's scenarios.
+  const groups = ([['p1', 'p2', 'p3'], ['p4'], ['p8'], ['p6'], ['p5'], ['p7']] as Part[][]).filter((g) => g.some((p) => opts.parts.has(p)));
+  // jobs: those of the in-process parts, every variant (module and references); the node processes' of P5/P7 are not seen here
+  const progress = new ProgressReporter({ label: 'bench', total: Math.max(1, groups.length), jobs: jobsProcessed });
+  const log = (s: string) => progress.log(`[bench] ${s}`);
   log(`redis-server ${redis.url}, ${opts.quick ? 'quick' : 'full'} sizes, parts ${[...opts.parts].sort().join(',')}, ${opts.rounds} round(s)`);
   let mod: ModuleBench | undefined;
   const release = cleanupOnSignals(() => redis.stop());
@@ -133,6 +139,7 @@ async function main(): Promise<void> {
   const part = async (names: Part[], body: () => Promise<void>) => {
     const mine = names.filter((p) => opts.parts.has(p));
     if (mine.length === 0) return;
+    progress.startScenario(mine.join(','));
     try {
       await body();
     } catch (error) {
@@ -335,10 +342,12 @@ async function main(): Promise<void> {
     });
 
     save();
+    progress.stop();
     console.table(table);
     log(`written ${opts.out}`);
     if (failed) process.exitCode = 1;
   } finally {
+    progress.stop();
     release();
     await mod?.close();
     await redis.stop();

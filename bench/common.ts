@@ -11,6 +11,10 @@ export interface Throughput {
 export const throughput = (jobs: number, ms: number): Throughput => ({ jobs, ms: Math.round(ms), jobsPerS: Math.round((jobs * 1000) / ms) });
 
 /** A promise resolved by `hit()` once it has been called `target` times (or rejected after `timeoutMs`). */
+let processedInThisProcess = 0;
+/** Jobs counted by every countdown of this process so far (the progress line's "jobs done"). */
+export const jobsProcessed = (): number => processedInThisProcess;
+
 export function countdown(target: number, timeoutMs: number, what: string): { hit(): void; done: Promise<void>; readonly count: number } {
   let count = 0;
   let resolve!: () => void;
@@ -25,6 +29,7 @@ export function countdown(target: number, timeoutMs: number, what: string): { hi
   return {
     hit() {
       count += 1;
+      processedInThisProcess += 1;
       if (count === target) resolve();
     },
     done,

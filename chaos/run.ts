@@ -8,6 +8,7 @@ import type { ChaosReport, ScenarioResult } from './result.js';
 import { runScenario, type ChaosSession, type RunSpec } from './runner.js';
 import { getScenario } from './scenarios.js';
 import { startToxiproxy, toxiproxyLogPath } from './toxiproxy/server.js';
+import { ProgressReporter } from '../toolkit/progress/progress.js';
 
 /**
  * `npm run chaos [-- --scenario <name>] [--profile ci]`: runs the fault scenarios against a real Toxiproxy and
@@ -48,17 +49,22 @@ async function main(argv: readonly string[]): Promise<number> {
   ];
   const toxiproxy = await startToxiproxy({ logFile: toxiproxyLogPath(outDir) });
   const started = Date.now();
-  const log = (m: string) => console.log(`chaos +${((Date.now() - started) / 1000).toFixed(1)}s ${m}`);
+  // Scenario k/n, elapsed, jobs done, ETA: redrawn on a terminal, plain lines in CI.
+  const progress = new ProgressReporter({ label: 'chaos', total: specs.length });
+  const log = (m: string) => progress.log(`chaos +${((Date.now() - started) / 1000).toFixed(1)}s ${m}`);
   log(`toxiproxy ${toxiproxy.version} on ${toxiproxy.url}; profile ${profile.name}; ${specs.length} runs`);
-  const session: ChaosSession = { toxiproxy, profile, nodes: args.nodes ?? profile.nodes, log };
+  const session: ChaosSession = { toxiproxy, profile, nodes: args.nodes ?? profile.nodes, log, progress };
   const results: ScenarioResult[] = [];
   try {
     for (const spec of specs) {
+      progress.startScenario(spec.name);
       const result = await runScenario(session, spec);
+      progress.endScenario();
       results.push(result);
       log(`${result.scenario}: ${result.verdict} (${result.jobs} jobs, ${(result.durationMs / 1000).toFixed(1)} s)${result.reasons.length ? ` — ${result.reasons.join('; ')}` : ''}`);
     }
   } finally {
+    progress.stop();
     await toxiproxy.stop();
   }
   const report: ChaosReport = {

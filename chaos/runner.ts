@@ -9,6 +9,8 @@ import {
 import { runProducers, startNodeCluster } from '../toolkit/cluster/cluster-run.js';
 import type { ClusterLauncher, NodeExit } from '../toolkit/cluster/launcher.js';
 import { makeRunDir, waitForDrain, type RunDir } from '../toolkit/cluster/run-dir.js';
+import { CompletedJobsCounter } from '../toolkit/progress/completed-jobs.js';
+import type { ProgressReporter } from '../toolkit/progress/progress.js';
 import { startConnectionSampler, type ConnectionSampler } from './connections.js';
 import {
   buildTimeline,
@@ -44,6 +46,8 @@ export interface ChaosSession {
   readonly profile: Profile;
   readonly nodes: number;
   log(message: string): void;
+  /** Told where each scenario's completed jobs are counted (the progress line). */
+  readonly progress?: Pick<ProgressReporter, 'countJobs'>;
 }
 
 export interface RunSpec {
@@ -90,6 +94,9 @@ export async function runScenario(session: ChaosSession, spec: RunSpec): Promise
     const keyPrefix = `chaos-${runDir.id.slice(-6)}`;
     // Slack covers what the plan does not: waiting for a job in flight, node restarts.
     const loadMs = profile.warmupMs + plannedWindowMs(profile, spec.scenario) + profile.afterHealMs + LOAD_SLACK_MS;
+    const jobsPerEntity = jobsPerEntityFor(profile, loadMs);
+    const completed = new CompletedJobsCounter(runDir.path);
+    session.progress?.countJobs(() => completed.count(), profile.entities * jobsPerEntity);
     loadStartedAt = Date.now();
     // Producers reach Redis directly: the load goes on whatever happens to one node's link.
     const producerDone: Promise<void> = runProducers({
@@ -97,7 +104,7 @@ export async function runScenario(session: ChaosSession, spec: RunSpec): Promise
       redisUrl: redis.url,
       producers: PRODUCERS,
       entities: profile.entities,
-      jobsPerEntity: jobsPerEntityFor(profile, loadMs),
+      jobsPerEntity,
       settings: chaosProducerSettings(profile, keyPrefix, PRODUCERS),
       timeoutMs: loadMs + 60_000,
     }).then(

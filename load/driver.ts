@@ -8,6 +8,8 @@ import { analyzeLoad, type ProducedJob } from './lib/analysis.js';
 import { checkOutcomes } from './lib/checks.js';
 import { parseDriverArgs, producerCount, splitEvenly, type DriverOptions } from './lib/driver-options.js';
 import { cleanupOnSignals } from '../toolkit/cluster/interrupt.js';
+import { CompletedJobsCounter } from '../toolkit/progress/completed-jobs.js';
+import { ProgressReporter } from '../toolkit/progress/progress.js';
 import { rssOfPid, sampleConnections } from '../toolkit/sampling/redis-clients.js';
 import { reportHtml, reportText, reportViolations, type LoadReport, type NodeFigures } from './lib/report.js';
 import { evaluateThresholds, limitsFor } from './lib/scenarios.js';
@@ -20,7 +22,9 @@ import { entitySliceProducer, hotEntityProducer, runProducer, toEnqueued } from 
  * unexpected, FIFO, overlap), and writes load/results/load-<run>.{json,html} (+ load-latest.*).
  * Exit code 1 on any violation or failed threshold.
  */
-const log = (s: string) => console.log(`[load] ${s}`);
+/** Set while a run shows its progress line; log lines then go through it. */
+let progress: ProgressReporter | undefined;
+const log = (s: string) => (progress ? progress.log(`[load] ${s}`) : console.log(`[load] ${s}`));
 
 async function heapUsed(url: string): Promise<number | undefined> {
   try {
@@ -83,9 +87,13 @@ async function run(opts: DriverOptions): Promise<LoadReport> {
       readyTimeoutMs: 30_000,
     });
     const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+    const historyFiles = ids.map((id) => runDir.historyFile(id));
+    const completed = new CompletedJobsCounter(historyFiles);
+    progress = new ProgressReporter({ label: 'load', total: 3, jobs: () => completed.count() });
 
     const owners = producerCount(opts);
     const rates = splitEvenly(opts.rate, owners);
+    progress.startScenario('many-entities', { expectedMs: opts.durationS * 1000 });
     log(`phase many-entities: ${opts.entities} entities, ${opts.rate} req/s for ${opts.durationS} s over ${owners} serial producers`);
     const sample = new Promise<Awaited<ReturnType<typeof sampleNodes>>>((res, rej) =>
       setTimeout(() => sampleNodes(cluster!, urls, redis.url).then(res, rej), opts.durationS * 800),
@@ -95,6 +103,7 @@ async function run(opts: DriverOptions): Promise<LoadReport> {
       rates.map((rate, p) => runProducer({ url: urls[p % urls.length]!, next: entitySliceProducer(`${tag}-e`, opts.entities, owners, p), rate, durationS: opts.durationS, padBytes: opts.padBytes })),
     );
     const atPeak = await sample;
+    progress.startScenario('hot-entity');
     log(`phase hot-entity: ${opts.hotVus} producer(s) × ${opts.hotIterations} back-to-back jobs on their own entity`);
     const hot = await Promise.all(
       Array.from({ length: opts.hotVus }, (_, h) =>
@@ -103,9 +112,12 @@ async function run(opts: DriverOptions): Promise<LoadReport> {
     );
     const runs = [...many, ...hot];
     const produced = runs.flatMap((r) => r.produced);
+    const acknowledged = produced.filter((p) => p.ackAt !== undefined).length;
+    progress.startScenario('drain', { expectedJobs: Math.max(0, acknowledged - completed.count()) });
     log(`sent ${produced.length} enqueue request(s); draining`);
-    const historyFiles = ids.map((id) => runDir.historyFile(id));
     await drain(historyFiles, produced, opts.drainTimeoutS);
+    progress.stop();
+    progress = undefined;
     await cluster.stopAll({ graceMs: 10_000 });
     cluster = undefined;
 
@@ -136,6 +148,8 @@ async function run(opts: DriverOptions): Promise<LoadReport> {
     report.ok = reportViolations(report).length === 0;
     return report;
   } finally {
+    progress?.stop();
+    progress = undefined;
     release();
     await cluster?.stopAll({ graceMs: 0 });
     await redis.stop();

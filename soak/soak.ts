@@ -6,6 +6,8 @@ import { runProducers, startNodeCluster } from '../toolkit/cluster/cluster-run.j
 import { cleanupOnSignals } from '../toolkit/cluster/interrupt.js';
 import type { ClusterLauncher } from '../toolkit/cluster/launcher.js';
 import { collectRun, makeRunDir, waitForDrain, type RunDir } from '../toolkit/cluster/run-dir.js';
+import { CompletedJobsCounter } from '../toolkit/progress/completed-jobs.js';
+import { ProgressReporter } from '../toolkit/progress/progress.js';
 import { countPerBucket, distribution } from '../toolkit/report/stats.js';
 import { rssOfPid, sampleConnections } from '../toolkit/sampling/redis-clients.js';
 import { sampleRedisServer } from '../toolkit/sampling/redis-info.js';
@@ -21,7 +23,9 @@ import { soakText, soakViolations, type SoakReport } from './report.js';
  * over the merged histories (lost, unexpected, FIFO, overlap), and a flatness verdict per series after the warm-up.
  * Writes soak/results/<run>.json (+ soak-latest.json). Exit 1 on any violation, 2 on a setup error.
  */
-const log = (s: string) => console.log(`[soak] ${s}`);
+/** Set while a run shows its progress line; log lines then go through it. */
+let progress: ProgressReporter | undefined;
+const log = (s: string) => (progress ? progress.log(`[soak] ${s}`) : console.log(`[soak] ${s}`));
 
 /** Every `everyMs` until stopped: one sample (a failed sample is logged and skipped, never fatal). */
 function startSampler(cluster: ClusterLauncher, redisUrl: string, admin: Redis, loadStart: number, everyMs: number) {
@@ -144,6 +148,9 @@ async function soak(opts: SoakOptions): Promise<SoakReport> {
     admin = new Redis(redis.url, { connectionName: 'aq-soak-admin' });
     const loadMs = opts.minutes * 60_000;
     log(`${opts.nodes} node(s) ready; load phase: ${opts.rate} adds/s over ${opts.entities} entities for ${opts.minutes} min (${opts.producers} producer(s))`);
+    const completed = new CompletedJobsCounter(run.path);
+    progress = new ProgressReporter({ label: 'soak', total: 2, jobs: () => completed.count() });
+    progress.startScenario('load', { expectedMs: loadMs });
     const loadStart = Date.now();
     const sampler = startSampler(cluster, redis.url, admin, loadStart, opts.sampleEveryS * 1000);
     try {
@@ -161,6 +168,7 @@ async function soak(opts: SoakOptions): Promise<SoakReport> {
       await sampler.stop();
     }
     const loadEnd = Date.now();
+    progress.startScenario('drain');
     log(`load phase over after ${Math.round((loadEnd - loadStart) / 1000)} s; draining (up to ${opts.drainTimeoutS} s)`);
     let drained = true;
     let drainError: string | undefined;
@@ -168,6 +176,8 @@ async function soak(opts: SoakOptions): Promise<SoakReport> {
       drained = false;
       drainError = (error as Error).message.slice(0, 500);
     });
+    progress.stop();
+    progress = undefined;
     const nodeExits = cluster.nodes.filter((n) => !n.running).map((n) => `${n.id} (pid ${n.pid}, see ${n.stderrPath})`);
     await cluster.stopAll({ graceMs: 15_000 });
     cluster = undefined;
@@ -176,6 +186,8 @@ async function soak(opts: SoakOptions): Promise<SoakReport> {
     report.ok = soakViolations(report).length === 0;
     return report;
   } finally {
+    progress?.stop();
+    progress = undefined;
     release();
     admin?.disconnect();
     await cluster?.stopAll({ graceMs: 0 });

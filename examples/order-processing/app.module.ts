@@ -5,6 +5,7 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { AtomicQueuesHealthModule, AtomicQueuesModule, type AtomicQueuesConfig } from '@nestjs/atomic-queues';
 import { AtomicQueuesEmbeddedModule } from '@nestjs/atomic-queues/testing';
 import { APP_CONFIG, APP_CONFIG_NAMESPACE, loadAppConfig, type AppConfig } from './config.js';
+import { DashboardModule } from './dashboard/dashboard.module.js';
 import { EntitiesController } from './entities/entities.controller.js';
 import { LoadStepProcessor } from './entities/load-step.processor.js';
 import { EntityWorkers } from './entity-workers.js';
@@ -55,6 +56,8 @@ export class AppModule {
           ? AtomicQueuesModule.forRootAsync({ inject: [ConfigService], useFactory: (c: ConfigService) => atomicQueuesConfigFrom(c, metrics) })
           : AtomicQueuesEmbeddedModule.forRoot(queueSettings(config, metrics)),
         AtomicQueuesHealthModule.forRoot(),
+        // bull-board reads BullMQ's keys in Redis: on Redis only
+        ...(config.redisUrl ? [DashboardModule.forRoot({ redisUrl: config.redisUrl, keyPrefix: config.keyPrefix, maxQueues: config.dashboardQueues })] : []),
       ],
       controllers: [OrdersController, EntitiesController, HealthController, MetricsController],
       providers: [

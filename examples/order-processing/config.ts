@@ -14,6 +14,8 @@ export interface AppConfig {
   cronIntervalMs: number;
   /** Simulated work per order step. */
   stepDelayMs: number;
+  /** Entity queues the dashboard (bull-board, Redis mode) shows at most at once. Default 20. */
+  dashboardQueues?: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -40,6 +42,7 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
     enqueueFile: env.AQ_ENQUEUE_FILE || undefined,
     cronIntervalMs: int(env, 'AQ_CRON_INTERVAL_MS', 250, 10),
     stepDelayMs: int(env, 'AQ_STEP_DELAY_MS', 20, 0),
+    dashboardQueues: int(env, 'AQ_DASHBOARD_QUEUES', 20, 1),
   };
 }
 

@@ -3,7 +3,7 @@ import { loadAppConfig } from './config.js';
 
 /**
  * Entry point of one node: `node dist/examples/order-processing/main.js`.
- * Env: REDIS_URL, PORT, NODE_ID, AQ_KEY_PREFIX, AQ_HISTORY_FILE, AQ_CRON_INTERVAL_MS, AQ_STEP_DELAY_MS.
+ * Env: REDIS_URL, PORT, NODE_ID, AQ_KEY_PREFIX, AQ_HISTORY_FILE, AQ_CRON_INTERVAL_MS, AQ_STEP_DELAY_MS, AQ_DASHBOARD_QUEUES.
  * Prints `AQ_READY <url>` once it accepts requests (the cluster launcher waits for that line).
  */
 const config = loadAppConfig();

@@ -4,6 +4,7 @@ import { keys } from '../config/keys.js';
 import type { Clock } from '../ports/clock.js';
 import type { RedisClient } from '../ports/redis.js';
 import type { AtomicQueuesObserver, ObservedEntity } from '../telemetry/observer.js';
+import { attemptFailedLogLine } from './attempt-log.js';
 import { backoffDelay } from './backoff.js';
 import { failedAttemptNext, isUnrecoverable } from './failed-attempt.js';
 import { safely } from './guards.js';
@@ -64,7 +65,7 @@ export class InPlaceRetries {
           if (maxAttempts === 1 && !isUnrecoverable(err)) throw err;
           throw asFinal(err);
         }
-        await safely(this.logger, 'job log', () => job.log(`attempt ${attempt} failed: ${err.message}`));
+        await safely(this.logger, 'job log', () => job.log(attemptFailedLogLine(attempt, err.message)));
         await this.clock.sleep(backoffDelay(job.opts.backoff, attempt));
         if (site.forced) throw new Error(`worker ${site.name} was force-closed during a retry backoff; the job is re-run as stalled`);
         attempt = await nextAttempt();

@@ -36,7 +36,7 @@ import type {
   WorkerCloseReason,
   WorkerEvents,
 } from './worker.types.js';
-import { WorkerNames } from './worker-names.js';
+import { heartbeatOwner, WorkerNames } from './worker-names.js';
 
 interface ManagedWorker extends HeartbeatMember, StallCheckTarget {
   name: string;
@@ -177,7 +177,7 @@ export class WorkerManagerService {
 
   private async claim(options: ClaimRequest, settings: Required<WorkerDefaultsConfig>): Promise<CreateWorkerResult> {
     const { workerName } = options;
-    const owner = `${this.nodeId}|${randomBytes(8).toString('hex')}`;
+    const owner = heartbeatOwner(this.nodeId, randomBytes(8).toString('hex'));
     const claim = await this.names.claim(workerName, owner, Math.round(settings.heartbeatTTL * 1000));
     if (!claim.claimed) return { created: false, workerName, reason: 'alive', owner: claim.holder };
     try {

@@ -60,7 +60,11 @@ export class WorkerNames {
   }
 }
 
-function ownerNode(value: string | null): string {
+/** The value of a worker's heartbeat key: `${nodeId}|${token}`. */
+export const heartbeatOwner = (nodeId: string, token: string): string => `${nodeId}|${token}`;
+
+/** The node id in a heartbeat value (see heartbeatOwner); '' for null. */
+export function ownerNode(value: string | null): string {
   if (value === null) return '';
   const bar = value.lastIndexOf('|');
   return bar < 0 ? value : value.slice(0, bar);

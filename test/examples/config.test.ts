@@ -10,7 +10,7 @@ describe('example app configuration', () => {
 
   it('reads every variable and names a bad one with what is accepted', () => {
     const c = loadAppConfig({ REDIS_URL: 'redis://h:1', PORT: '0', NODE_ID: 'n1', AQ_KEY_PREFIX: 'p', AQ_HISTORY_FILE: '/tmp/h', AQ_ENQUEUE_FILE: '/tmp/e', AQ_CRON_INTERVAL_MS: '50', AQ_STEP_DELAY_MS: '0' });
-    expect(c).toEqual({ redisUrl: 'redis://h:1', port: 0, nodeId: 'n1', keyPrefix: 'p', historyFile: '/tmp/h', enqueueFile: '/tmp/e', cronIntervalMs: 50, stepDelayMs: 0 });
+    expect(c).toEqual({ redisUrl: 'redis://h:1', port: 0, nodeId: 'n1', keyPrefix: 'p', historyFile: '/tmp/h', enqueueFile: '/tmp/e', cronIntervalMs: 50, stepDelayMs: 0, dashboardQueues: 20 });
     expect(() => loadAppConfig({ PORT: '-1' })).toThrow('PORT="-1" is invalid; accepted values: an integer >= 0');
     expect(() => loadAppConfig({ AQ_CRON_INTERVAL_MS: '5' })).toThrow('AQ_CRON_INTERVAL_MS="5" is invalid; accepted values: an integer >= 10');
     expect(() => loadAppConfig({ REDIS_URL: 'localhost:6379' })).toThrow(/REDIS_URL="localhost:6379" is invalid; accepted values: redis:\/\//);

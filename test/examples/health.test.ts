@@ -20,7 +20,8 @@ async function probe(path: string): Promise<Probe> {
 }
 
 function appConfig(): AppConfig {
-  return { ...loadAppConfig({}), redisUrl: server.url, port: 0, nodeId: 'health-test', keyPrefix: `aqh${randomBytes(4).toString('hex')}`, cronIntervalMs: 100, stepDelayMs: 1000 };
+  // cron every second: readiness fails a tick running over 3 intervals, which a loaded machine reached at 100 ms
+  return { ...loadAppConfig({}), redisUrl: server.url, port: 0, nodeId: 'health-test', keyPrefix: `aqh${randomBytes(4).toString('hex')}`, cronIntervalMs: 1000, stepDelayMs: 1000 };
 }
 
 beforeAll(async () => {
