@@ -24,14 +24,7 @@ describe('in-memory backend: unsupported features throw, naming the feature', ()
     await flow.close();
   });
 
-  it('repeatable jobs and job schedulers', async () => {
-    w = createWorld();
-    const q = w.queue('sched');
-    await expect(q.upsertJobScheduler('every-second', { every: 1000 })).rejects.toThrow(notSupported('job schedulers / repeatable jobs'));
-    expect(await q.getJobSchedulersCount()).toBe(0);
-  });
-
-  it('rate limiting, deduplication and metrics', async () => {
+  it('rate limiting and deduplication', async () => {
     w = createWorld();
     const q = w.queue('limits');
     expect(() => w.worker('limits', async () => {}, { limiter: { max: 1, duration: 1000 } })).toThrow(
@@ -40,8 +33,6 @@ describe('in-memory backend: unsupported features throw, naming the feature', ()
     await expect(q.setGlobalRateLimit(1, 1000)).rejects.toThrow(notSupported('rate limiting (global rate limit)'));
     await expect(q.rateLimit(1000)).rejects.toThrow(notSupported('rate limiting'));
     await expect(q.add('d', {}, { deduplication: { id: 'x' } })).rejects.toThrow(notSupported('deduplication'));
-    expect(() => w.worker('limits', async () => {}, { metrics: { maxDataPoints: 10 } })).toThrow(notSupported('metrics'));
-    await expect(q.getMetrics('completed')).rejects.toThrow(notSupported('metrics'));
   });
 });
 

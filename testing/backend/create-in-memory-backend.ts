@@ -27,7 +27,6 @@ export function createInMemoryBackend(options: InMemoryBackendOptions = {}): InM
   const factory = (name: string, opts: QueueBaseOptions<unknown>, factoryOpts: { blocking?: boolean; withBlockingConnection?: boolean } = {}) => {
     const o = (opts ?? {}) as QueueBaseOptions<unknown> & Record<string, unknown>;
     if (o.limiter) unsupported('rate limiting (worker limiter option)');
-    if (o.metrics) unsupported('metrics');
     return new InMemoryQueueBackend(store, name, o, { worker: !!factoryOpts.withBlockingConnection });
   };
   return Object.assign(factory, { store }) as InMemoryBackendFactory;

@@ -7,17 +7,20 @@ import {
   type JobJson,
   type JobProgress,
   type JobState,
+  type JobSchedulerJobOptions,
   type JobType,
   type JobsOptions,
   type KeepJobs,
   type KeyPrefixOptions,
   type KeysMap,
+  type MetricsOptions,
   type MinimalJob,
   type MoveToDelayedOpts,
   type MoveToWaitingChildrenOpts,
   type ParentKeyOpts,
   type QueueBaseOptions,
   type RepeatableOptions,
+  type RepeatStrategy,
   type RetryJobOpts,
   type RetryOptions,
   type StreamReadRaw,
@@ -27,10 +30,10 @@ import { setBackgroundInterval, setBackgroundTimeout } from '../clock/test-clock
 import { unsupported } from './errors.js';
 import type { InMemoryQueueStore, StoreRemoval } from './in-memory-store.js';
 import type { FetchOptions, NextJobData, QueueState } from './queue-state.js';
+import { pastEndDate, patternNextMillis, type SchedulerHost } from './schedulers.js';
 import { rangeByIndex } from './sorted-set.js';
 
 const FLOWS = 'flows (parent/child jobs)';
-const SCHEDULERS = 'job schedulers / repeatable jobs';
 const RATE_LIMIT = 'rate limiting';
 
 /** Worker-side options the backend reads (the Worker passes its own options object to the factory). */
@@ -44,6 +47,8 @@ type BackendOptions = QueueBaseOptions<unknown> & KeyPrefixOptions & {
   maxStalledCount?: number;
   removeOnComplete?: boolean | number | KeepJobs;
   removeOnFail?: boolean | number | KeepJobs;
+  metrics?: MetricsOptions;
+  settings?: { repeatStrategy?: RepeatStrategy };
 };
 
 export interface InMemoryBackendRole {
@@ -200,9 +205,9 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   }
 
   /** Adds one job; a new one (not a duplicate id) is reported as the store's `added` event. */
-  private addAndReport(json: JobJson, jobId: string): string {
+  private addAndReport(json: JobJson, jobId: string, timestamp?: number): string {
     const existed = jobId ? this.state.jobs.has(String(jobId)) : false;
-    const id = this.state.addJob(json, jobId);
+    const id = this.state.addJob(json, jobId, timestamp);
     const job = this.state.getJob(id);
     if (!existed && job && this.store.listenerCount('added') > 0) {
       this.store.emit('added', this.qualifiedName, {
@@ -226,7 +231,6 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   private assertPlainJob(job: JobJson, parentKeyOpts?: ParentKeyOpts): void {
     const opts = (job.opts ?? {}) as JobsOptions & Record<string, unknown>;
     if (job.parent || job.parentKey || parentKeyOpts?.parentKey || parentKeyOpts?.addToWaitingChildren) unsupported(FLOWS);
-    if (job.repeatJobKey || opts.repeat) unsupported(SCHEDULERS);
     if (opts.deduplication) unsupported('deduplication');
   }
 
@@ -234,43 +238,77 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return unsupported(FLOWS);
   }
 
+  // ---------------------------------------------------------------- job schedulers (schedulers.ts)
+
+  /** What a scheduler script may do through this backend: add jobs and report removals to the store. */
+  private get schedulerHost(): SchedulerHost {
+    return {
+      add: (json, jobId, timestamp) => this.addAndReport(json, jobId, timestamp),
+      removed: (jobIds) => this.reportRemoved(jobIds, 'scheduler'),
+    };
+  }
+
+  /** A `pattern` scheduler's first run is recomputed on the store's clock (BullMQ computed it from Date.now()). */
   async addJobScheduler(
-    _id: string,
-    _next: number,
-    _data: string,
-    _templateOpts: JobsOptions,
-    _opts: RepeatableOptions,
+    id: string,
+    nextMillis: number,
+    templateData: string,
+    templateOpts: JobsOptions,
+    opts: RepeatableOptions,
+    delayedJobOpts: JobsOptions,
   ): Promise<[string, number]> {
-    return unsupported(SCHEDULERS);
+    let next = nextMillis;
+    if (opts.pattern) {
+      const now = this.store.clock.now();
+      const runNow = !(Number(delayedJobOpts.delay) > 0);
+      next = (await patternNextMillis(this.opts.settings?.repeatStrategy, now, delayedJobOpts, opts.name, runNow)) ?? now;
+    }
+    return this.state.schedulers.add(this.schedulerHost, id, next, templateData, templateOpts, opts, delayedJobOpts);
   }
 
-  async updateJobSchedulerNextMillis(): Promise<string | null> {
-    return unsupported(SCHEDULERS);
+  /** The `endDate` check and a `pattern` scheduler's next run are redone on the store's clock (see patternNextMillis). */
+  async updateJobSchedulerNextMillis(
+    id: string,
+    nextMillis: number,
+    _templateData: string,
+    delayedJobOpts: JobSchedulerJobOptions,
+    producerId?: string,
+  ): Promise<string | null> {
+    const now = this.store.clock.now();
+    if (pastEndDate(delayedJobOpts, now)) return null;
+    let next = nextMillis;
+    if (delayedJobOpts.repeat?.pattern) {
+      const base = Math.max(now, this.state.schedulers.nextMillis(id) ?? 0);
+      const name = this.state.schedulers.data(id).name ?? '';
+      const computed = await patternNextMillis(this.opts.settings?.repeatStrategy, base, delayedJobOpts, name, false);
+      if (computed === undefined) return null;
+      next = computed;
+    }
+    return this.state.schedulers.update(this.schedulerHost, id, next, delayedJobOpts, producerId);
   }
 
-  async removeJobScheduler(): Promise<number> {
-    return unsupported(SCHEDULERS);
+  async removeJobScheduler(id: string): Promise<number> {
+    return this.state.schedulers.remove(this.schedulerHost, id);
   }
 
-  async getJobScheduler(): Promise<[any, string | null]> {
-    return unsupported(SCHEDULERS);
+  async getJobScheduler(id: string): Promise<[any, string | null]> {
+    return this.state.schedulers.get(id);
   }
 
-  async getJobSchedulerData(): Promise<Record<string, string>> {
-    return unsupported(SCHEDULERS);
+  async getJobSchedulerData(id: string): Promise<Record<string, string>> {
+    return this.state.schedulers.data(id);
   }
 
-  /** Read-only: no scheduler can exist here (creating one throws). */
-  async isJobScheduler(_id: string): Promise<boolean> {
-    return false;
+  async isJobScheduler(id: string): Promise<boolean> {
+    return this.state.schedulers.has(id);
   }
 
-  async getJobSchedulersRange(): Promise<string[]> {
-    return [];
+  async getJobSchedulersRange(start: number, end: number, asc: boolean): Promise<string[]> {
+    return this.state.schedulers.range(start, end, asc);
   }
 
   async getJobSchedulersCount(): Promise<number> {
-    return 0;
+    return this.state.schedulers.size;
   }
 
   // ---------------------------------------------------------------- worker transitions
@@ -318,6 +356,9 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   ): { result: NextJobData; finishedOn: number } {
     this.owned.delete(jobId);
     const done = this.state.finish(target, jobId, value, keep, token, this.fetchNextOptions(token, fetchNext), fieldsToUpdate);
+    // collectMetrics runs inside moveToFinished on Redis; nothing can interleave here either (all synchronous).
+    const maxDataPoints = this.opts.metrics?.maxDataPoints;
+    if (maxDataPoints) this.state.metrics.collect(target, maxDataPoints, done.finishedOn);
     this.track(done.result, token);
     return done;
   }
@@ -381,9 +422,7 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   }
 
   async drain(delayed: boolean): Promise<void> {
-    const ids = [...this.state.idsInState('wait'), ...this.state.idsInState('prioritized'), ...(delayed ? this.state.idsInState('delayed') : [])];
-    this.state.drain(delayed);
-    this.reportRemoved(ids, 'drain');
+    this.reportRemoved(this.state.drain(delayed), 'drain');
   }
 
   /**
@@ -560,8 +599,9 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return unsupported(FLOWS);
   }
 
-  async getMetrics(): Promise<[string[], string[], number]> {
-    return unsupported('metrics');
+  /** getMetrics.lua; collected by the Worker's `metrics` option (metrics.ts). */
+  async getMetrics(type: 'completed' | 'failed', start = 0, end = -1): Promise<[string[], string[], number]> {
+    return this.state.metrics.get(type, start, end) as [string[], string[], number];
   }
 
   /** No connections exist, so there are no clients to list (Queue#getWorkers() is empty). */

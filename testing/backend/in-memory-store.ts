@@ -21,8 +21,11 @@ export interface StoreAddedJob {
   at: number;
 }
 
-/** How jobs were deleted on request through the queue API (`removed` event). */
-export type StoreRemoval = 'remove' | 'drain' | 'clean' | 'obliterate';
+/**
+ * How jobs were deleted on request through the queue API (`removed` event); `scheduler`: a job scheduler's pending
+ * iteration, replaced by upsertJobScheduler or deleted by removeJobScheduler.
+ */
+export type StoreRemoval = 'remove' | 'drain' | 'clean' | 'obliterate' | 'scheduler';
 
 export interface InMemoryStoreEvents {
   /** A stalled job was moved back to wait (by any worker's or the clock-driven stalled check). */

@@ -1,6 +1,8 @@
 import { ErrorCode, type JobJson, type JobsOptions, type KeepJobs } from 'bullmq';
 import type { Clock, ClockTimer } from '../../src/ports/clock.js';
 import { backendError } from './errors.js';
+import { QueueMetrics } from './metrics.js';
+import { JobSchedulers } from './schedulers.js';
 import { SortedSet, rangeByIndex } from './sorted-set.js';
 
 /** One stored job: the decoded job hash of the Redis backend, plus its lock and logs. */
@@ -23,6 +25,8 @@ export interface StoredJob {
   returnvalue?: string;
   processedBy?: string;
   deferredFailure?: string;
+  /** The id of the job scheduler that produced the job (`rjk`). */
+  repeatJobKey?: string;
   lock?: { token: string; expiresAt: number };
   logs: string[];
 }
@@ -69,6 +73,10 @@ export class QueueState {
   readonly events: StreamEvent[] = [];
   readonly waiters = new Set<Waiter>();
   readonly eventWaiters = new Set<Waiter>();
+  /** The `repeat` sorted set and hashes (schedulers.ts). */
+  readonly schedulers = new JobSchedulers(this);
+  /** The `metrics:completed` / `metrics:failed` keys (metrics.ts). */
+  readonly metrics = new QueueMetrics();
   private idCounter = 0;
   private priorityCounter = 0;
   private delayedCounter = 0;
@@ -159,6 +167,7 @@ export class QueueState {
       returnvalue: job.returnvalue as string,
       processedBy: job.processedBy,
       deferredFailure: job.deferredFailure,
+      repeatJobKey: job.repeatJobKey,
     };
   }
 
@@ -166,8 +175,11 @@ export class QueueState {
     return !!job.lock && job.lock.expiresAt > this.now();
   }
 
-  /** Adds a job (addStandardJob / addDelayedJob / addPrioritizedJob). Returns the id; an existing id is kept. */
-  addJob(json: JobJson, jobId: string | undefined): string {
+  /**
+   * Adds a job (addStandardJob / addDelayedJob / addPrioritizedJob). Returns the id; an existing id is kept.
+   * `timestamp` (the scripts' own time argument) overrides `opts.timestamp` as the stored time.
+   */
+  addJob(json: JobJson, jobId: string | undefined, timestamp?: number): string {
     const id = jobId ? String(jobId) : String(++this.idCounter);
     if (this.jobs.has(id)) {
       this.addEvent('event', 'duplicated', 'jobId', id);
@@ -185,9 +197,10 @@ export class QueueState {
       attemptsStarted: 0,
       stalledCounter: 0,
       // Job instances stamp Date.now(); the stored job uses the store's clock so delays follow it.
-      timestamp: typeof opts.timestamp === 'number' ? opts.timestamp : now,
+      timestamp: timestamp ?? (typeof opts.timestamp === 'number' ? opts.timestamp : now),
       delay: typeof opts.delay === 'number' && opts.delay > 0 ? opts.delay : 0,
       priority: opts.priority ?? 0,
+      repeatJobKey: json.repeatJobKey,
       logs: [],
     };
     this.jobs.set(id, job);
@@ -232,6 +245,11 @@ export class QueueState {
       this.armDelayTimer();
       this.notify();
     }, Math.max(0, due - this.now()));
+  }
+
+  /** INCR of the queue's `id` key (schedulers take an id number per iteration, as on Redis). */
+  incrementIdCounter(): void {
+    this.idCounter++;
   }
 
   stopTimers(): void {
@@ -431,7 +449,7 @@ export class QueueState {
       if (!this.removeFromActive(jobId)) continue;
       job.lock = undefined;
       job.stalledCounter += 1;
-      if (job.stalledCounter > maxStalledCount) job.deferredFailure = STALLED_REASON;
+      if (job.stalledCounter > maxStalledCount && !this.schedulers.isRepeatable(job)) job.deferredFailure = STALLED_REASON;
       this.wait.push(jobId); // RPUSH: head of the line
       this.addEvent('event', 'waiting', 'jobId', jobId, 'prev', 'active');
       this.addEvent('event', 'stalled', 'jobId', jobId);
@@ -476,6 +494,7 @@ export class QueueState {
   /** removeJob.lua: 0 when locked (an active job held by a worker), 1 otherwise. */
   remove(jobId: string): number {
     const job = this.jobs.get(jobId);
+    if (job && this.schedulers.isCurrentIteration(job)) throw backendError(ErrorCode.JobBelongsToJobScheduler, jobId, 'removeJob');
     if (job && this.lockHeld(job)) return 0;
     if (job) {
       this.removeJob(jobId);
@@ -484,10 +503,13 @@ export class QueueState {
     return 1;
   }
 
-  drain(delayed: boolean): void {
-    for (const id of [...this.wait, ...this.prioritized.members(), ...(delayed ? this.delayed.members() : [])]) {
-      this.removeJob(id);
-    }
+  /** drain.lua: returns the removed ids. A job scheduler's current iteration stays. */
+  drain(delayed: boolean): string[] {
+    const ids = [...this.wait, ...this.prioritized.members(), ...(delayed ? this.delayed.members() : [])].filter(
+      (id) => !this.schedulers.isCurrentIteration(this.jobs.get(id)!),
+    );
+    for (const id of ids) this.removeJob(id);
+    return ids;
   }
 
   /** Promotes one delayed job now (promote.lua). */
@@ -573,6 +595,7 @@ export class QueueState {
       if (limit > 0 && removed.length >= limit) break;
       const job = this.jobs.get(id);
       if (!job || this.lockHeld(job)) continue;
+      if (state !== 'completed' && state !== 'failed' && this.schedulers.isCurrentIteration(job)) continue;
       const at = job.finishedOn ?? job.timestamp;
       if (at > timestamp) continue;
       this.removeJob(id);
@@ -596,8 +619,10 @@ export class QueueState {
         return this.completed.members();
       case 'failed':
         return this.failed.members();
+      case 'repeat':
+        return this.schedulers.ids();
       default:
-        return []; // paused (legacy list), waiting-children, repeat: always empty here
+        return []; // paused (legacy list), waiting-children: always empty here
     }
   }
 
@@ -643,6 +668,8 @@ export class QueueState {
     this.failed.clear();
     this.stalled.clear();
     this.meta.clear();
+    this.schedulers.clear();
+    this.metrics.clear();
     this.events.length = 0;
     this.idCounter = 0;
     this.stalledCheckUntil = 0;
