@@ -114,7 +114,7 @@ describeOnBothBackends('conformance: job schedulers', (world) => {
   it('removeJobScheduler removes the pending delayed iteration (a removed event) and answers false when missing', async () => {
     const w = world();
     const q = w.queue('sched-remove');
-    const events = w.queueEvents('sched-remove');
+    const events = w.queueEvents('sched-remove', { lastEventId: '0-0' });
     await events.waitUntilReady();
     const removed: { jobId: string; prev: string }[] = [];
     events.on('removed', (e) => removed.push(e));
@@ -182,6 +182,63 @@ describeOnBothBackends('conformance: job schedulers', (world) => {
     expect([nextDate.getMonth(), nextDate.getDate(), nextDate.getHours(), nextDate.getMinutes()]).toEqual([0, 1, 0, 0]);
   });
 
+  it('a pattern scheduler reads back with tz and its template options (queue defaults merged) in their public form', async () => {
+    const q = world().queue('sched-template', { defaultJobOptions: { removeOnComplete: 10 } });
+    const job = await q.upsertJobScheduler(
+      'newyear',
+      { pattern: '0 0 1 1 *', tz: 'Europe/Paris' },
+      { data: { x: 1 }, opts: { keepLogs: 5, priority: 3, telemetry: { omitContext: true } } },
+    );
+    // The first midnight of a January 1st in Paris after now.
+    const next = millisOf(job!.id);
+    expect(new Date(next).toLocaleString('en-GB', { timeZone: 'Europe/Paris' })).toMatch(/^01\/01\/\d{4}, 00:00:00$/);
+    expect(await q.getJobScheduler('newyear')).toEqual({
+      key: 'newyear',
+      name: 'newyear',
+      next,
+      iterationCount: 1,
+      tz: 'Europe/Paris',
+      pattern: '0 0 1 1 *',
+      offset: 0,
+      template: { data: { x: 1 }, opts: { keepLogs: 5, removeOnComplete: 10, priority: 3, telemetry: { omitContext: true } } },
+    });
+    const stored = await q.getJob(job!.id!);
+    expect(stored?.opts).toMatchObject({ keepLogs: 5, priority: 3, removeOnComplete: 10, jobId: job!.id, prevMillis: next, delay: stored!.delay });
+    expect(repeatOf(stored)).toEqual({ pattern: '0 0 1 1 *', tz: 'Europe/Paris', count: 1 });
+  });
+
+  it("each iteration takes a number from the queue's job id counter, as plain jobs do", async () => {
+    const q = world().queue('sched-ids');
+    await q.upsertJobScheduler('a', { every: 60_000, startDate: Date.now() + 30_000 });
+    expect((await q.add('plain', {})).id).toBe('2');
+    await q.upsertJobScheduler('b', { every: 1000 });
+    expect((await q.add('plain', {})).id).toBe('4');
+  });
+
+  it('Queue.add with a repeat option adds one plain job (BullMQ 6 has no legacy repeatable jobs)', async () => {
+    const q = world().queue('sched-legacy');
+    const job = await q.add('rep', { r: 1 }, { repeat: { every: 1000 } } as never);
+    expect(job.id).toBe('1');
+    expect(await q.getJobState(job.id!)).toBe('waiting');
+    expect(await q.getJobSchedulersCount()).toBe(0);
+    expect((await q.getJob(job.id!))?.opts).toMatchObject({ repeat: { every: 1000 } });
+  });
+
+  it('QueueEvents see an iteration added, then delayed', async () => {
+    const w = world();
+    const q = w.queue('sched-events');
+    const qe = w.queueEvents('sched-events', { lastEventId: '0-0' }); // from the stream's start: no race with the first read
+    await qe.waitUntilReady();
+    const seen: string[] = [];
+    qe.on('added', ({ jobId, name }) => seen.push(`added ${jobId} ${name}`));
+    qe.on('delayed', ({ jobId }) => seen.push(`delayed ${jobId}`));
+    qe.on('waiting', ({ jobId }) => seen.push(`waiting ${jobId}`));
+    const job = await q.upsertJobScheduler('ev', { every: 60_000, startDate: Date.now() + 30_000 }, { name: 'ev-job' });
+    const now = await q.upsertJobScheduler('ev-now', { every: 60_000 }, { name: 'ev-now' });
+    await w.waitFor(() => seen.length === 4, `four events, seen ${JSON.stringify(seen)}`);
+    expect(seen).toEqual([`added ${job!.id} ev-job`, `delayed ${job!.id}`, `added ${now!.id} ev-now`, `waiting ${now!.id}`]);
+  });
+
   it('invalid repeat options are refused with BullMQ errors', async () => {
     const q = world().queue('sched-invalid');
     await expect(q.upsertJobScheduler('x', { every: 100, pattern: '* * * * *' })).rejects.toThrow(
@@ -215,18 +272,19 @@ describeOnBothBackends(
       const w = world();
       const q = w.queue('sched-end');
       const start = Date.now();
-      await q.upsertJobScheduler('end', { every: 200, endDate: start + 500 }, { name: 'end' });
-      expect(await q.getJobScheduler('end')).toMatchObject({ endDate: start + 500 });
+      // Runs at +0, +400, +800 (which schedules +1200, before the end date), +1200 (which schedules nothing).
+      await q.upsertJobScheduler('end', { every: 400, endDate: start + 1000 }, { name: 'end' });
+      expect(await q.getJobScheduler('end')).toMatchObject({ endDate: start + 1000 });
       let runs = 0;
       w.worker('sched-end', async () => {
         runs++;
       });
       for (let i = 1; i <= 4; i++) {
         await w.waitFor(() => runs >= i, `run ${i}`);
-        if (i < 4) await w.advance(200);
+        if (i < 4) await w.advance(400);
       }
       await w.waitFor(async () => (await q.getCompletedCount()) === 4, 'four completed');
-      await w.advance(400);
+      await w.advance(800);
       expect(runs).toBe(4);
       expect(await q.getDelayedCount()).toBe(0);
     });
