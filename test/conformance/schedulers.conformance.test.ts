@@ -239,6 +239,26 @@ describeOnBothBackends('conformance: job schedulers', (world) => {
     expect(seen).toEqual([`added ${job!.id} ev-job`, `delayed ${job!.id}`, `added ${now!.id} ev-now`, `waiting ${now!.id}`]);
   });
 
+  it('when the next slot is already taken by a job, taking an iteration emits duplicated and schedules nothing', async () => {
+    const w = world();
+    const q = w.queue('sched-dup');
+    const qe = w.queueEvents('sched-dup', { lastEventId: '0-0' });
+    await qe.waitUntilReady();
+    const duplicated: string[] = [];
+    qe.on('duplicated', ({ jobId }) => duplicated.push(jobId));
+    const first = await q.upsertJobScheduler('d', { every: 60_000 });
+    const squatter = await q.add('squatter', {}, { jobId: `repeat:d:${millisOf(first!.id) + 60_000}` });
+    const ran: string[] = [];
+    w.worker('sched-dup', async (job) => {
+      ran.push(job.name);
+    });
+    await w.waitFor(() => ran.length === 2 && duplicated.length === 1, 'both jobs ran, one duplicated event');
+    expect(ran).toEqual(['d', 'squatter']);
+    expect(duplicated).toEqual([squatter.id]);
+    expect(await q.getDelayedCount()).toBe(0);
+    expect(await q.getJobScheduler('d')).toMatchObject({ next: millisOf(first!.id), iterationCount: 1 });
+  });
+
   it('invalid repeat options are refused with BullMQ errors', async () => {
     const q = world().queue('sched-invalid');
     await expect(q.upsertJobScheduler('x', { every: 100, pattern: '* * * * *' })).rejects.toThrow(
