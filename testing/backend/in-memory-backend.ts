@@ -30,7 +30,7 @@ import { setBackgroundInterval, setBackgroundTimeout } from '../clock/test-clock
 import { unsupported } from './errors.js';
 import type { InMemoryQueueStore, StoreRemoval } from './in-memory-store.js';
 import type { FetchOptions, NextJobData, QueueState } from './queue-state.js';
-import { pastEndDate, patternNextMillis, type SchedulerHost } from './schedulers.js';
+import { pastEndDate, patternNextMillis, ranImmediately, type SchedulerHost } from './schedulers.js';
 import { rangeByIndex } from './sorted-set.js';
 
 const FLOWS = 'flows (parent/child jobs)';
@@ -260,8 +260,9 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     let next = nextMillis;
     if (opts.pattern) {
       const now = this.store.clock.now();
-      const runNow = !(Number(delayedJobOpts.delay) > 0);
-      next = (await patternNextMillis(this.opts.settings?.repeatStrategy, now, delayedJobOpts, opts.name, runNow)) ?? now;
+      const strategy = this.opts.settings?.repeatStrategy;
+      const runNow = await ranImmediately(strategy, nextMillis, delayedJobOpts, opts.name);
+      next = (await patternNextMillis(strategy, now, delayedJobOpts, opts.name, runNow)) ?? now;
     }
     return this.state.schedulers.add(this.schedulerHost, id, next, templateData, templateOpts, opts, delayedJobOpts);
   }

@@ -321,6 +321,21 @@ export async function patternNextMillis(
   return next < base ? base : next;
 }
 
+/**
+ * Whether BullMQ's first run of a `pattern` scheduler is "now" (`immediately`): its time is not after the moment
+ * BullMQ stamped the iteration (a delay of 0), and it is not an occurrence of the pattern (an occurrence that just
+ * passed in real time is still a pattern run, recomputed on the clock).
+ */
+export async function ranImmediately(
+  strategy: RepeatStrategy | undefined,
+  nextMillis: number,
+  delayedJobOpts: JobSchedulerJobOptions,
+  name: string,
+): Promise<boolean> {
+  if (Number(delayedJobOpts.delay) > 0) return false;
+  return (await patternNextMillis(strategy, nextMillis - 1, delayedJobOpts, name, false)) !== nextMillis;
+}
+
 /** The JobScheduler's `endDate` check (BullMQ makes it against Date.now()), on the store's clock. */
 export function pastEndDate(delayedJobOpts: JobSchedulerJobOptions, now: number): boolean {
   const endDate = delayedJobOpts.repeat?.endDate;
