@@ -123,6 +123,30 @@ describeOnBothBackends('conformance: job schedulers', (world) => {
     expect(await q.removeJobScheduler('r')).toBe(false);
     await w.waitFor(() => removed.length === 1, 'removed event');
     expect(removed).toEqual([{ jobId: job!.id, prev: 'delayed' }]);
+    // An iteration already waiting is left in place (only a delayed one is deleted).
+    const waiting = await q.upsertJobScheduler('w', { every: 60_000 });
+    expect(await q.removeJobScheduler('w')).toBe(true);
+    expect(await q.getJobState(waiting!.id!)).toBe('waiting');
+    expect(await q.remove(waiting!.id!)).toBe(1); // no longer the scheduler's: removable
+  });
+
+  it('a stalled iteration goes back to wait and runs again, where a plain job stalled out fails', async () => {
+    const w = world();
+    const q = w.queue('sched-stall');
+    const lockOpts = { lockDuration: 300, stalledInterval: 200, maxStalledCount: 0 };
+    const iteration = await q.upsertJobScheduler('s', { every: 3_600_000 });
+    const plain = await q.add('plain', {});
+    const crashed = w.worker('sched-stall', () => new Promise(() => {}), { ...lockOpts, concurrency: 2 });
+    await w.waitFor(async () => (await q.getActiveCount()) === 2, 'both active');
+    await crashed.close(true); // no lock renewal any more, the processor never returns
+    const ran: string[] = [];
+    w.worker('sched-stall', async (job) => {
+      ran.push(job.id!);
+    }, lockOpts);
+    await w.waitFor(async () => (await q.getFailedCount()) === 1 && ran.length === 1, 'recovered', 20_000);
+    expect(ran).toEqual([iteration!.id]);
+    expect((await q.getJob(plain.id!))?.failedReason).toBe('job stalled more than allowable limit');
+    expect(await q.getJobState(iteration!.id!)).toBe('completed');
   });
 
   it("the scheduler's current iteration cannot be removed directly, survives drain and clean; a plain job can", async () => {
