@@ -11,6 +11,13 @@ import { leaseMember, parseEntityRef } from './leases.js';
 
 /** Entities taken per script call. */
 const TAKE_BATCH = 32;
+/**
+ * Spawns in progress at once. Each spawn constructs a BullMQ Worker and runs a few round trips; a thousand at
+ * once would hold the event loop for long stretches (late heartbeat refreshes, lost heartbeats on a busy
+ * machine) and let one node take every ready entity before the others see them. The rest stay ready and are
+ * taken as spawns finish.
+ */
+export const MAX_SPAWNS_IN_FLIGHT = 32;
 /** Random delay (ms) before taking after a signal, so idle nodes share a burst of new entities. */
 const JITTER_MS = 4;
 /** Expired leases examined per poll. */
@@ -50,6 +57,8 @@ export class EntityDispatcher implements OnApplicationBootstrap {
   private taking?: Promise<void>;
   private again = false;
   private spawning = 0;
+  /** A take round stopped at MAX_SPAWNS_IN_FLIGHT: the next finished spawn starts another. */
+  private spawnCapped = false;
   private cursor = 0;
   private unsubscribeSlots?: () => void;
   private unsubscribeTypes?: () => void;
@@ -177,7 +186,12 @@ export class EntityDispatcher implements OnApplicationBootstrap {
           await this.makeRoom();
           return;
         }
-        const limit = Math.min(free, TAKE_BATCH);
+        const room = MAX_SPAWNS_IN_FLIGHT - this.spawning;
+        if (room <= 0) {
+          this.spawnCapped = true;
+          return;
+        }
+        const limit = Math.min(free, room, TAKE_BATCH);
         const reply = String(
           (await takeReadyScript.run<string>(this.redis, [keys.ready(this.config.keyPrefix, entityType)], [this.clock.now(), limit])) ?? '',
         );
@@ -202,6 +216,10 @@ export class EntityDispatcher implements OnApplicationBootstrap {
       .catch((err) => this.logger.error(`onSpawnWorker failed for ${entityType}/${entityId} (the cron retries it): ${String(err)}`))
       .finally(() => {
         this.spawning -= 1;
+        if (this.spawnCapped) {
+          this.spawnCapped = false;
+          this.kick(true);
+        }
       });
   }
 

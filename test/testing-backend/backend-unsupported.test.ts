@@ -23,17 +23,6 @@ describe('in-memory backend: unsupported features throw, naming the feature', ()
     );
     await flow.close();
   });
-
-  it('rate limiting and deduplication', async () => {
-    w = createWorld();
-    const q = w.queue('limits');
-    expect(() => w.worker('limits', async () => {}, { limiter: { max: 1, duration: 1000 } })).toThrow(
-      notSupported('rate limiting (worker limiter option)'),
-    );
-    await expect(q.setGlobalRateLimit(1, 1000)).rejects.toThrow(notSupported('rate limiting (global rate limit)'));
-    await expect(q.rateLimit(1000)).rejects.toThrow(notSupported('rate limiting'));
-    await expect(q.add('d', {}, { deduplication: { id: 'x' } })).rejects.toThrow(notSupported('deduplication'));
-  });
 });
 
 describe('in-memory backend: no network', () => {

@@ -27,14 +27,15 @@ import {
 } from 'bullmq';
 import type { ClockTimer } from '../../src/ports/clock.js';
 import { setBackgroundInterval, setBackgroundTimeout } from '../clock/test-clock.js';
+import { removeDeduplicationKey } from './deduplication.js';
 import { unsupported } from './errors.js';
 import type { InMemoryQueueStore, StoreRemoval } from './in-memory-store.js';
 import type { FetchOptions, NextJobData, QueueState } from './queue-state.js';
+import { getRateLimitTtl, withoutRealTimeLimitDelay, type LimiterOptions } from './rate-limit.js';
 import { pastEndDate, patternNextMillis, ranImmediately, type SchedulerHost } from './schedulers.js';
 import { rangeByIndex } from './sorted-set.js';
 
 const FLOWS = 'flows (parent/child jobs)';
-const RATE_LIMIT = 'rate limiting';
 
 /** Worker-side options the backend reads (the Worker passes its own options object to the factory). */
 type BackendOptions = QueueBaseOptions<unknown> & KeyPrefixOptions & {
@@ -45,6 +46,8 @@ type BackendOptions = QueueBaseOptions<unknown> & KeyPrefixOptions & {
   skipStalledCheck?: boolean;
   stalledInterval?: number;
   maxStalledCount?: number;
+  limiter?: LimiterOptions;
+  maximumRateLimitDelay?: number;
   removeOnComplete?: boolean | number | KeepJobs;
   removeOnFail?: boolean | number | KeepJobs;
   metrics?: MetricsOptions;
@@ -77,6 +80,11 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   private readonly owned = new Map<string, string>();
   private readonly timers: ClockTimer[] = [];
   private blockingDisconnected = false;
+  /**
+   * The Worker's own rate-limit wait (`Worker#limitUntil`), on the store's clock: on Redis the Worker sleeps the
+   * delay it is handed in real time; here it is handed 0 and this backend holds it until this clock time.
+   */
+  private heldUntil = 0;
   private readonly blocked = new Set<(err: Error) => void>();
 
   constructor(
@@ -180,7 +188,7 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   }
 
   private fetchOptions(token: string, name?: string): FetchOptions {
-    return { token, lockDuration: this.opts.lockDuration ?? 30_000, name: name ?? this.opts.name };
+    return { token, lockDuration: this.opts.lockDuration ?? 30_000, name: name ?? this.opts.name, limiter: this.opts.limiter };
   }
 
   private track(result: NextJobData, token: string): NextJobData {
@@ -204,12 +212,22 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return entries.map((e) => this.addAndReport(e.job, e.jobId));
   }
 
-  /** Adds one job; a new one (not a duplicate id) is reported as the store's `added` event. */
-  private addAndReport(json: JobJson, jobId: string, timestamp?: number): string {
+  /**
+   * Adds one job; a new one (not a duplicate id, not deduplicated) is reported as the store's `added` event, and
+   * a delayed job it replaced (deduplication `replace`) as `removed`.
+   */
+  private addAndReport(json: JobJson, jobId: string): string {
     const existed = jobId ? this.state.jobs.has(String(jobId)) : false;
-    const id = this.state.addJob(json, jobId, timestamp);
+    const id = this.state.addJob(json, jobId);
+    const news = this.state.deduplication.takeNews();
+    this.reportRemoved(news.replaced, 'deduplicate');
+    if (!existed && !news.deduplicated) this.reportAdded(id);
+    return id;
+  }
+
+  private reportAdded(id: string): void {
     const job = this.state.getJob(id);
-    if (!existed && job && this.store.listenerCount('added') > 0) {
+    if (job && this.store.listenerCount('added') > 0) {
       this.store.emit('added', this.qualifiedName, {
         id,
         name: job.name,
@@ -220,7 +238,6 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
         at: this.state.now(),
       });
     }
-    return id;
   }
 
   /** Reports jobs deleted through the queue API as the store's `removed` event. */
@@ -229,9 +246,7 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   }
 
   private assertPlainJob(job: JobJson, parentKeyOpts?: ParentKeyOpts): void {
-    const opts = (job.opts ?? {}) as JobsOptions & Record<string, unknown>;
     if (job.parent || job.parentKey || parentKeyOpts?.parentKey || parentKeyOpts?.addToWaitingChildren) unsupported(FLOWS);
-    if (opts.deduplication) unsupported('deduplication');
   }
 
   async addFlow(): Promise<[Error | null, string | number][]> {
@@ -240,10 +255,10 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
 
   // ---------------------------------------------------------------- job schedulers (schedulers.ts)
 
-  /** What a scheduler script may do through this backend: add jobs and report removals to the store. */
+  /** A scheduler reports the iterations it adds and the pending ones it deletes as the store's events. */
   private get schedulerHost(): SchedulerHost {
     return {
-      add: (json, jobId, timestamp) => this.addAndReport(json, jobId, timestamp),
+      added: (jobId) => this.reportAdded(jobId),
       removed: (jobIds) => this.reportRemoved(jobIds, 'scheduler'),
     };
   }
@@ -314,13 +329,28 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
 
   // ---------------------------------------------------------------- worker transitions
 
+  /**
+   * While rate limited, answers "no job" with no real-time delay, and holds this worker for the window (no fetch
+   * hands it a job, `waitForJob` blocks) until it ends on the clock, as the Worker's own wait would on Redis.
+   */
   async moveToActive(token: string, name?: string): Promise<any[]> {
-    this.assertNoLimiter();
-    return this.track(this.state.fetchNext(this.fetchOptions(token, name)), token);
+    if (this.held()) return [null, 0, 0, 0];
+    return this.track(this.holdForLimit(this.state.fetchNext(this.fetchOptions(token, name))), token);
   }
 
-  private assertNoLimiter(): void {
-    if ((this.opts as { limiter?: unknown }).limiter) unsupported(RATE_LIMIT);
+  private held(): boolean {
+    return this.heldUntil > this.store.clock.now();
+  }
+
+  /** The Worker's updateDelays / waitForRateLimit: a limit delay holds it, at most `maximumRateLimitDelay`. */
+  private holdForLimit<T extends unknown[]>(result: T): T {
+    const delay = typeof result[2] === 'number' ? result[2] : 0;
+    if (delay > 0) this.holdFor(delay);
+    return withoutRealTimeLimitDelay(result);
+  }
+
+  private holdFor(delay: number): void {
+    if (delay > 0) this.heldUntil = this.store.clock.now() + Math.min(delay, this.opts.maximumRateLimitDelay ?? 30_000);
   }
 
   async moveToCompleted<T = any, R = any, N extends string = string>(
@@ -360,23 +390,30 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     // collectMetrics runs inside moveToFinished on Redis; nothing can interleave here either (all synchronous).
     const maxDataPoints = this.opts.metrics?.maxDataPoints;
     if (maxDataPoints) this.state.metrics.collect(target, maxDataPoints, done.finishedOn);
-    this.track(done.result, token);
-    return done;
+    for (const id of this.state.deduplication.takeNews().requeued) this.reportAdded(id);
+    const result = this.holdForLimit(done.result);
+    this.track(result, token);
+    return { result, finishedOn: done.finishedOn };
   }
 
   async moveToDelayed(jobId: string, _timestamp: number, delay: number, token = '0', opts: MoveToDelayedOpts = {}): Promise<void | any[]> {
     this.owned.delete(jobId);
     const result = this.state.moveToDelayed(jobId, Math.max(0, delay), token, opts, this.fetchNextOptions(token, !!opts.fetchNext));
-    return this.track(result, token);
+    return this.track(this.holdForLimit(result), token);
   }
 
   async moveToWaitingChildren(_jobId: string, _token: string, _opts?: MoveToWaitingChildrenOpts): Promise<boolean> {
     return unsupported(FLOWS);
   }
 
+  /**
+   * Redis returns the limiter's milliseconds left, and the Worker sleeps them in real time after a
+   * RateLimitError. Here it returns 0 and holds this worker for them on the store's clock.
+   */
   async moveJobFromActiveToWait(jobId: string, token = '0'): Promise<number> {
     this.owned.delete(jobId);
-    return this.state.activeToWait(jobId, token);
+    this.holdFor(this.state.activeToWait(jobId, token));
+    return 0;
   }
 
   async retryJob(jobId: string, lifo: boolean, token = '0', opts: RetryJobOpts = {}): Promise<void> {
@@ -467,12 +504,14 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return unsupported(FLOWS);
   }
 
-  async removeDeduplicationKey(): Promise<number> {
-    return 0;
+  /** Job#removeDeduplicationKey: only while this job holds the key. */
+  async removeDeduplicationKey(deduplicationId: string, jobId: string): Promise<number> {
+    return removeDeduplicationKey(this.state, deduplicationId, jobId);
   }
 
-  async deleteDeduplicationKey(): Promise<number> {
-    return 0;
+  /** Queue#removeDeduplicationKey: unconditionally (DEL). */
+  async deleteDeduplicationKey(deduplicationId: string): Promise<number> {
+    return this.state.deduplication.del(deduplicationId);
   }
 
   async updateData<T = any, R = any, N extends string = string>(job: MinimalJob<T, R, N>, data: T): Promise<void> {
@@ -554,8 +593,8 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return job ? this.state.toJobJson(job) : undefined;
   }
 
-  async getDeduplicationJobId(): Promise<string | null> {
-    return null;
+  async getDeduplicationJobId(deduplicationId: string): Promise<string | null> {
+    return this.state.deduplication.get(deduplicationId);
   }
 
   async getJobLogs(jobId: string, start: number, end: number, asc: boolean): Promise<{ logs: string[]; count: number }> {
@@ -564,8 +603,8 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return { logs: page, count: logs.length };
   }
 
-  async getRateLimitTtl(): Promise<number> {
-    return -2; // no limiter key can exist (rate limiting throws)
+  async getRateLimitTtl(maxJobs?: number): Promise<number> {
+    return getRateLimitTtl(this.state.limiter, this.state.meta, maxJobs);
   }
 
   async getCounts(types: JobType[], delayedTimestamp?: number): Promise<number[]> {
@@ -617,7 +656,6 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   // ---------------------------------------------------------------- meta
 
   async setQueueMeta(values: Record<string, string | number>): Promise<number> {
-    if ('max' in values || 'duration' in values) unsupported(`${RATE_LIMIT} (global rate limit)`);
     let added = 0;
     for (const [k, v] of Object.entries(values)) {
       if (!this.state.meta.has(k)) added++;
@@ -650,12 +688,12 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return this.state.meta.has(field);
   }
 
-  async setRateLimit(_expireTimeMs: number): Promise<void> {
-    return unsupported(RATE_LIMIT);
+  async setRateLimit(expireTimeMs: number): Promise<void> {
+    this.state.limiter.setManualLimit(expireTimeMs);
   }
 
   async removeRateLimitKey(): Promise<number> {
-    return 0;
+    return this.state.limiter.del();
   }
 
   async removeDeprecatedPriorityKey(): Promise<number> {
@@ -695,7 +733,12 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   async waitForJob(blockTimeout: number): Promise<{ member: string; score: number } | null> {
     if (this.closing || this.blockingDisconnected) throw new ConnectionClosedError();
     const marker = { member: '0', score: 0 };
-    if (this.state.hasWork()) return marker;
+    const holdLeft = this.heldUntil - this.store.clock.now();
+    if (holdLeft > 0 && holdLeft <= blockTimeout * 1000) {
+      // Held for a rate-limit window: wake when it ends (or earlier on a notify; the fetch then answers no job).
+      return this.block(this.state.waiters, holdLeft, `waitForJob ${this.name} (rate limited)`, () => marker, marker);
+    }
+    if (holdLeft <= 0 && this.state.hasWork(this.opts.limiter)) return marker;
     return this.block(this.state.waiters, blockTimeout * 1000, `waitForJob ${this.name}`, () => marker, null);
   }
 

@@ -1,8 +1,10 @@
 import { ErrorCode, type JobJson, type JobsOptions, type KeepJobs } from 'bullmq';
 import type { Clock, ClockTimer } from '../../src/ports/clock.js';
+import { Deduplication, deduplicateJob, finalizeDeduplication, releaseDeduplicationOnRemoval } from './deduplication.js';
 import { backendError } from './errors.js';
 import { QueueMetrics } from './metrics.js';
 import { JobSchedulers } from './schedulers.js';
+import { RateLimiterKey, assertLimitHasDuration, countTakenJob, rateLimitFor, rateLimitTtl, type LimiterOptions } from './rate-limit.js';
 import { SortedSet, rangeByIndex } from './sorted-set.js';
 
 /** One stored job: the decoded job hash of the Redis backend, plus its lock and logs. */
@@ -48,6 +50,8 @@ export interface FetchOptions {
   token: string;
   lockDuration: number;
   name?: string;
+  /** The Worker's `limiter` option (moveToActive's `opts.limiter`). */
+  limiter?: LimiterOptions;
 }
 
 const PRIORITY_SHIFT = 0x100000000;
@@ -77,6 +81,10 @@ export class QueueState {
   readonly schedulers = new JobSchedulers(this);
   /** The `metrics:completed` / `metrics:failed` keys (metrics.ts). */
   readonly metrics = new QueueMetrics();
+  /** The `limiter` key (rate-limit.ts). */
+  readonly limiter: RateLimiterKey;
+  /** The `de:<id>` / `dn:<id>` keys (deduplication.ts). */
+  readonly deduplication: Deduplication;
   private idCounter = 0;
   private priorityCounter = 0;
   private delayedCounter = 0;
@@ -88,7 +96,10 @@ export class QueueState {
     readonly qualifiedName: string,
     private readonly clock: Clock,
     private readonly onStalled: (queue: string, jobId: string) => void,
-  ) {}
+  ) {
+    this.limiter = new RateLimiterKey(clock, qualifiedName, () => this.notify());
+    this.deduplication = new Deduplication(clock);
+  }
 
   now(): number {
     return this.clock.now();
@@ -123,9 +134,13 @@ export class QueueState {
     return concurrency !== undefined && this.active.length >= Number(concurrency);
   }
 
-  /** True when `moveToActive` would hand out a job right now (the marker of the Redis backend). */
-  hasWork(): boolean {
+  /**
+   * True when `moveToActive` would hand out a job right now (the marker of the Redis backend); with a worker's
+   * `limiter`, false while its rate-limit window is full.
+   */
+  hasWork(limiter?: LimiterOptions): boolean {
     this.promoteDueDelayed();
+    if (rateLimitTtl(this.limiter, rateLimitFor(this.meta, limiter).maxJobs) > 0) return false;
     return !this.isPaused() && !this.isMaxed() && (this.wait.length > 0 || this.prioritized.size > 0);
   }
 
@@ -168,6 +183,10 @@ export class QueueState {
       processedBy: job.processedBy,
       deferredFailure: job.deferredFailure,
       repeatJobKey: job.repeatJobKey,
+      ...(job.opts.deduplication?.id !== undefined && {
+        deduplicationId: job.opts.deduplication.id,
+        debounceId: job.opts.deduplication.id,
+      }),
     };
   }
 
@@ -175,18 +194,24 @@ export class QueueState {
     return !!job.lock && job.lock.expiresAt > this.now();
   }
 
-  /**
-   * Adds a job (addStandardJob / addDelayedJob / addPrioritizedJob). Returns the id; an existing id is kept.
-   * `timestamp` (the scripts' own time argument) overrides `opts.timestamp` as the stored time.
-   */
-  addJob(json: JobJson, jobId: string | undefined, timestamp?: number): string {
+  /** Adds a job (addStandardJob / addDelayedJob / addPrioritizedJob). Returns the id; an existing id is kept. */
+  addJob(json: JobJson, jobId: string | undefined): string {
     const id = jobId ? String(jobId) : String(++this.idCounter);
     if (this.jobs.has(id)) {
       this.addEvent('event', 'duplicated', 'jobId', id);
       return id;
     }
+    // Job instances stamp Date.now(); the stored job uses the store's clock so delays follow it.
+    const timestamp = typeof json.opts?.timestamp === 'number' ? json.opts.timestamp : this.now();
+    const deduplicatedTo = deduplicateJob(this, json, id, timestamp);
+    if (deduplicatedTo !== undefined) return deduplicatedTo;
+    this.storeAndEnqueue(json, id, timestamp);
+    return id;
+  }
+
+  /** storeAndEnqueueJob.lua: stores a new job, created at `timestamp`, and puts it in delayed, prioritized or wait. */
+  storeAndEnqueue(json: Pick<JobJson, 'name' | 'data' | 'opts' | 'progress' | 'repeatJobKey'>, id: string, timestamp: number): void {
     const opts = structuredClone(json.opts ?? {});
-    const now = this.now();
     const job: StoredJob = {
       id,
       name: json.name,
@@ -196,8 +221,7 @@ export class QueueState {
       attemptsMade: 0,
       attemptsStarted: 0,
       stalledCounter: 0,
-      // Job instances stamp Date.now(); the stored job uses the store's clock so delays follow it.
-      timestamp: timestamp ?? (typeof opts.timestamp === 'number' ? opts.timestamp : now),
+      timestamp,
       delay: typeof opts.delay === 'number' && opts.delay > 0 ? opts.delay : 0,
       priority: opts.priority ?? 0,
       repeatJobKey: json.repeatJobKey,
@@ -212,7 +236,11 @@ export class QueueState {
       this.addEvent('event', 'waiting', 'jobId', id);
     }
     this.notify();
-    return id;
+  }
+
+  /** The queue's `id` counter (INCR): the next automatic job id. */
+  nextJobId(): string {
+    return String(++this.idCounter);
   }
 
   /** Puts a job into wait (or prioritized when it has a priority). */
@@ -226,7 +254,7 @@ export class QueueState {
     }
   }
 
-  private addDelayed(job: StoredJob, due: number): void {
+  addDelayed(job: StoredJob, due: number): void {
     this.delayed.add(job.id, due * 0x1000 + (this.delayedCounter++ & 0xfff));
     this.addEvent('event', 'delayed', 'jobId', job.id, 'delay', due);
     this.armDelayTimer();
@@ -245,11 +273,6 @@ export class QueueState {
       this.armDelayTimer();
       this.notify();
     }, Math.max(0, due - this.now()));
-  }
-
-  /** INCR of the queue's `id` key (schedulers take an id number per iteration, as on Redis). */
-  incrementIdCounter(): void {
-    this.idCounter++;
   }
 
   stopTimers(): void {
@@ -314,7 +337,11 @@ export class QueueState {
   /** moveToActive.lua / fetchNextJob.lua. The delay-until slot is always 0: due delayed jobs are promoted by clock timers. */
   fetchNext(opts: FetchOptions): NextJobData {
     this.promoteDueDelayed();
+    const limit = rateLimitFor(this.meta, opts.limiter);
+    const limitedFor = rateLimitTtl(this.limiter, limit.maxJobs);
+    if (limitedFor > 0) return [null, 0, limitedFor, 0];
     if (this.isPaused() || this.isMaxed()) return [null, 0, 0, 0];
+    if (this.wait.length > 0 || this.prioritized.size > 0) assertLimitHasDuration(limit);
     let jobId = this.wait.pop();
     if (jobId === undefined) {
       const first = this.prioritized.first();
@@ -326,6 +353,7 @@ export class QueueState {
     if (jobId === undefined) return [null, 0, 0, 0];
     this.active.unshift(jobId);
     const job = this.jobs.get(jobId)!;
+    countTakenJob(this.limiter, limit, job.deferredFailure !== undefined);
     const now = this.now();
     if (opts.token !== '0') job.lock = { token: opts.token, expiresAt: now + opts.lockDuration };
     job.processedOn = now;
@@ -347,6 +375,7 @@ export class QueueState {
   ): { result: NextJobData; finishedOn: number } {
     const job = this.leaveActive(jobId, token, 'moveToFinished', fields);
     const now = this.now();
+    finalizeDeduplication(this, job, now);
     job.attemptsMade += 1;
     const set = target === 'completed' ? this.completed : this.failed;
     const count = 'count' in keep ? keep.count : undefined;
@@ -377,6 +406,11 @@ export class QueueState {
     if (fetchNext) {
       const fetched = this.fetchNext(fetchNext);
       if (fetched[0]) next = fetched;
+      else if ((fetched[2] ?? 0) > 0) {
+        // Rate limited: the script returns the limit delay at once (no 'drained').
+        this.notify();
+        return fetched;
+      }
     }
     if (this.wait.length === 0 && this.active.length === 0 && this.prioritized.size === 0) {
       this.addEvent('event', 'drained');
@@ -426,13 +460,22 @@ export class QueueState {
     this.afterLeavingActive(undefined);
   }
 
-  /** moveJobFromActiveToWait.lua (manual rate limiting): back to the head of wait. */
+  /**
+   * moveJobFromActiveToWait.lua (a RateLimitError from the processor): back to the head of wait, or in front of
+   * its priority. Returns the limiter's milliseconds left (0 when it has none).
+   */
   activeToWait(jobId: string, token: string): number {
-    const job = this.leaveActive(jobId, token, 'moveJobFromActiveToWait');
-    this.enqueue(job, 'head');
-    this.addEvent('event', 'waiting', 'jobId', jobId, 'prev', 'active');
-    this.notify();
-    return 0;
+    const job = this.requireJob(jobId, 'moveJobFromActiveToWait');
+    const code = this.releaseLock(job, token);
+    if (code < 0) throw backendError(code, jobId, 'moveJobFromActiveToWait', 'active');
+    if (this.removeFromActive(jobId)) {
+      if (job.priority > 0) this.prioritized.add(jobId, job.priority * PRIORITY_SHIFT);
+      else this.wait.push(jobId);
+      this.addEvent('event', 'waiting', 'jobId', jobId, 'prev', 'active');
+      this.notify();
+    }
+    const pttl = this.limiter.pttl();
+    return pttl > 0 ? pttl : 0;
   }
 
   /** moveStalledJobsToWait.lua: two-phase detection (mark active jobs, recover the marked ones whose lock is gone). */
@@ -478,8 +521,10 @@ export class QueueState {
     this.notify();
   }
 
-  /** Removes a job from whichever state holds it and deletes it. */
+  /** Removes a job from whichever state holds it and deletes it (with its deduplication key, as removeJob.lua). */
   removeJob(jobId: string): void {
+    const job = this.jobs.get(jobId);
+    if (job) releaseDeduplicationOnRemoval(this, job);
     const i = this.wait.indexOf(jobId);
     if (i >= 0) this.wait.splice(i, 1);
     this.removeFromActive(jobId);
@@ -659,6 +704,7 @@ export class QueueState {
   /** Drops everything (obliterate). Timers stop; waiters stay registered (their workers still exist). */
   clear(): void {
     this.stopTimers();
+    for (const job of this.jobs.values()) releaseDeduplicationOnRemoval(this, job);
     this.jobs.clear();
     this.wait.length = 0;
     this.active.length = 0;

@@ -3,7 +3,6 @@ import {
   defaultRepeatStrategy,
   optsDecodeMap,
   optsEncodeMap,
-  type JobJson,
   type JobSchedulerJobOptions,
   type JobsOptions,
   type RepeatOptions,
@@ -14,11 +13,11 @@ import { backendError } from './errors.js';
 import type { QueueState, StoredJob } from './queue-state.js';
 import { rangeByIndex } from './sorted-set.js';
 
-/** What the backend lets a scheduler do beyond the queue state: add jobs and report removals to the store. */
+/** The store's observers, told through the backend: a scheduler's new iterations and the pending ones it deleted. */
 export interface SchedulerHost {
-  /** Adds one job (state.addJob plus the store's `added` event); returns its id. */
-  add(json: JobJson, jobId: string, timestamp: number): string;
-  /** Reports jobs a scheduler deleted (the store's `removed` event). */
+  /** Reports a new iteration (the store's `added` event). */
+  added(jobId: string): void;
+  /** Reports iterations a scheduler deleted (the store's `removed` event). */
   removed(jobIds: readonly string[]): void;
 }
 
@@ -148,7 +147,7 @@ export class JobSchedulers {
 
     const delay = Math.max(0, nextMillis - now);
     this.store(id, nextMillis, schedulerOpts, templateData, JSON.stringify(toLuaTable(encodeOpts(templateOpts))));
-    state.incrementIdCounter();
+    state.nextJobId(); // INCR of the queue's id key, as the script does
     this.addIteration(host, jobId, jobOpts, schedulerOpts.name, now, templateData, id, delay);
     return [jobId, delay];
   }
@@ -181,7 +180,7 @@ export class JobSchedulers {
     }
     record.next = nextMillis;
     record.fields.set('ic', String(Number(record.fields.get('ic') ?? 0) + 1));
-    state.incrementIdCounter();
+    state.nextJobId(); // INCR of the queue's id key, as the script does
     const delay = Math.max(0, nextMillis - now);
     jobOpts.delay = delay;
     this.addIteration(host, nextJobId, jobOpts, record.fields.get('name') ?? '', now, record.fields.get('data') ?? '{}', id, delay);
@@ -260,8 +259,8 @@ export class JobSchedulers {
     delay: number,
   ): void {
     const opts = decodeOpts({ ...jobOpts, delay, jobId });
-    const json = { id: jobId, name, data, opts, progress: 0, repeatJobKey: schedulerId } as JobJson;
-    host.add(json, jobId, now);
+    this.state.storeAndEnqueue({ name, data, opts, progress: 0, repeatJobKey: schedulerId }, jobId, now);
+    host.added(jobId);
   }
 }
 
