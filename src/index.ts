@@ -45,6 +45,7 @@ export {
   DuplicateJobProcessorError,
   JobProcessorNotFoundError,
 } from './errors.js';
+export { MissingPeerDependencyError } from './peer-dependency.js';
 
 // Configuration
 export {
@@ -61,6 +62,7 @@ export {
   type ResolvedRedisConfig,
   type WorkerDefaultsConfig,
 } from './config/atomic-queues-config.js';
+export type { TelemetryConfig } from './telemetry/telemetry-config.js';
 
 // Names of an entity's queue and worker
 export { entityQueueName, entityWorkerName } from './config/keys.js';

@@ -9,6 +9,7 @@ import { LoadStepProcessor } from './entities/load-step.processor.js';
 import { EntityWorkers } from './entity-workers.js';
 import { HealthController } from './health.controller.js';
 import { HistoryRecording } from './history-recording.js';
+import { ExampleMetrics, MetricsController, metricsProviders } from './metrics.js';
 import { ORDER_COMMAND_HANDLERS } from './orders/handlers.js';
 import { OrderStore } from './orders/order-store.js';
 import { OrdersController } from './orders/orders.controller.js';
@@ -23,12 +24,15 @@ import { ValidationErrorFilter } from './validation-error.filter.js';
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig = loadAppConfig()): DynamicModule {
+    const metrics = new ExampleMetrics();
     const moduleConfig = {
       keyPrefix: config.keyPrefix,
       nodeId: config.nodeId,
       enableCronManager: true,
       cronInterval: config.cronIntervalMs,
       queueDefaults: { defaultJobOptions: { removeOnComplete: 1000, removeOnFail: 1000 } },
+      // Spans go to the app's global OpenTelemetry SDK (none here: no-op); metrics to `GET /metrics`.
+      telemetry: { meterProvider: metrics.meterProvider },
     };
     return {
       module: AppModule,
@@ -38,9 +42,10 @@ export class AppModule {
           ? AtomicQueuesModule.forRoot({ ...moduleConfig, redis: { url: config.redisUrl } })
           : AtomicQueuesEmbeddedModule.forRoot(moduleConfig),
       ],
-      controllers: [OrdersController, EntitiesController, HealthController],
+      controllers: [OrdersController, EntitiesController, HealthController, MetricsController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
+        ...metricsProviders(metrics),
         { provide: APP_FILTER, useClass: ValidationErrorFilter },
         ...(config.redisUrl ? appRedisProviders(config.redisUrl) : embeddedRedisProviders),
         OrderStore,

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Cluster, Redis } from 'ioredis';
 import { configRules, type ValidationRules } from '../validation.js';
 import { boolOrCount, checkKeys, fail, integer, isPlainObject, nonEmptyString, objectAt } from './rules.js';
+import { resolveTelemetry, type ResolvedTelemetryConfig, type TelemetryConfig } from '../telemetry/telemetry-config.js';
 
 /** Redis settings: either an existing ioredis connection (never closed by the module) or connection settings. */
 export interface AtomicQueuesRedisConfig {
@@ -133,6 +134,8 @@ export interface AtomicQueuesConfig {
   engine?: EngineConfig;
   /** Index repair and retirement of idle entities; see IndexSweepConfig. */
   indexSweep?: IndexSweepConfig;
+  /** OpenTelemetry spans and metrics (optional peer `@opentelemetry/api`); see TelemetryConfig. Default off. */
+  telemetry?: TelemetryConfig;
 }
 
 export interface ResolvedAtomicQueuesConfig {
@@ -147,6 +150,7 @@ export interface ResolvedAtomicQueuesConfig {
   readonly maxJobDataBytes: number;
   readonly engine: Readonly<Required<EngineConfig>>;
   readonly indexSweep: Readonly<Required<IndexSweepConfig>>;
+  readonly telemetry: ResolvedTelemetryConfig;
 }
 
 /** Injection token of the resolved config. */
@@ -313,7 +317,7 @@ export function defaultNodeId(): string {
 /** Validates a user config and applies the defaults. Throws AtomicQueuesConfigError naming the field path. */
 export function resolveConfig(input: AtomicQueuesConfig): ResolvedAtomicQueuesConfig {
   if (!isPlainObject(input)) return fail('(config)', 'must be an object with at least { redis }', input);
-  checkKeys('', input, ['redis', 'workerDefaults', 'queueDefaults', 'enableCronManager', 'cronInterval', 'keyPrefix', 'nodeId', 'shutdownTimeoutMs', 'maxJobDataBytes', 'engine', 'indexSweep']);
+  checkKeys('', input, ['redis', 'workerDefaults', 'queueDefaults', 'enableCronManager', 'cronInterval', 'keyPrefix', 'nodeId', 'shutdownTimeoutMs', 'maxJobDataBytes', 'engine', 'indexSweep', 'telemetry']);
   const redis = resolveRedis(input.redis);
   const workerDefaults = resolveWorkerDefaults(input.workerDefaults);
   const qd = objectAt('queueDefaults', input.queueDefaults) ?? {};
@@ -334,6 +338,7 @@ export function resolveConfig(input: AtomicQueuesConfig): ResolvedAtomicQueuesCo
   const maxJobDataBytes = integer('maxJobDataBytes', input.maxJobDataBytes ?? DEFAULT_MAX_JOB_DATA_BYTES, 1, MAX_JOB_DATA_BYTES);
   const engine = resolveEngine(input.engine);
   const indexSweep = resolveIndexSweep(input.indexSweep);
+  const telemetry = resolveTelemetry(input.telemetry);
   return Object.freeze({
     redis: Object.freeze(redis),
     workerDefaults: Object.freeze(workerDefaults),
@@ -346,5 +351,6 @@ export function resolveConfig(input: AtomicQueuesConfig): ResolvedAtomicQueuesCo
     maxJobDataBytes,
     engine: Object.freeze(engine),
     indexSweep: Object.freeze(indexSweep),
+    telemetry,
   });
 }

@@ -5,6 +5,7 @@ import { withJobWaiter } from '../engine/worker-backend.js';
 import type { DriverQueueOptions, DriverWorkerOptions, QueueDriver } from '../ports/queue-driver.js';
 import type { RedisClient } from '../ports/redis.js';
 import { recoverOrphansScript } from './recover-orphans.lua.js';
+import { coalesceWrites } from './coalesce-writes.js';
 import { closeRedisClient, createRedisClient } from './redis-client.js';
 import type { RedisConnectionWatch } from './redis-watch.js';
 
@@ -49,6 +50,7 @@ export class RedisQueueDriver implements QueueDriver {
   createWorker(name: string, processor: Processor, options: DriverWorkerOptions, waiter?: JobWaiter): Worker {
     if (!this.workerConnection) {
       this.workerConnection = createRedisClient(this.redis, { maxRetriesPerRequest: null, connectionName: this.connectionName('workers') });
+      coalesceWrites(this.workerConnection);
       this.watch?.watch(this.workerConnection, 'workers');
     }
     const connection = this.workerConnection;
@@ -74,6 +76,7 @@ export class RedisQueueDriver implements QueueDriver {
   private queues(): RedisClient {
     if (!this.queueConnection) {
       this.queueConnection = createRedisClient(this.redis, { connectionName: this.connectionName('queues') });
+      coalesceWrites(this.queueConnection);
       this.watch?.watch(this.queueConnection, 'queues');
     }
     return this.queueConnection;

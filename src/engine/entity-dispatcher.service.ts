@@ -1,10 +1,11 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap } from '@nestjs/common';
 import { ATOMIC_QUEUES_CONFIG, type ResolvedAtomicQueuesConfig } from '../config/atomic-queues-config.js';
 import { entityQueueName, keys } from '../config/keys.js';
 import { CronManagerService } from '../cron/cron-manager.service.js';
 import { ATOMIC_QUEUES_CLOCK, type Clock, type ClockTimer } from '../ports/clock.js';
 import { ATOMIC_QUEUES_REDIS, ATOMIC_QUEUES_REDIS_SUBSCRIBER, type RedisClient } from '../ports/redis.js';
 import { QueueManagerService } from '../queues/queue-manager.service.js';
+import { ATOMIC_QUEUES_OBSERVER, NOOP_OBSERVER, type AtomicQueuesObserver } from '../telemetry/observer.js';
 import { reapLeasesScript, takeReadyScript } from './engine.lua.js';
 import { EngineSignals } from './engine-signals.service.js';
 import { leaseMember, parseEntityRef } from './leases.js';
@@ -72,6 +73,8 @@ export class EntityDispatcher implements OnApplicationBootstrap {
     private readonly signals: EngineSignals,
     private readonly cron: CronManagerService,
     private readonly queues: QueueManagerService,
+    /** Telemetry: takeovers are counted. */
+    @Optional() @Inject(ATOMIC_QUEUES_OBSERVER) private readonly observer: AtomicQueuesObserver = NOOP_OBSERVER,
   ) {}
 
   get isRunning(): boolean {
@@ -274,6 +277,7 @@ export class EntityDispatcher implements OnApplicationBootstrap {
     if (reply === '') return;
     const reaped = reply.split('\n');
     this.stats.reaped += reaped.length;
+    this.observer.takenOver(reaped.map(parseEntityRef).filter((e) => e !== undefined));
     this.logger.log(`took over ${reaped.length} entit${reaped.length === 1 ? 'y' : 'ies'} of dead workers: ${reaped.slice(0, 10).join(', ')}${reaped.length > 10 ? ', …' : ''}`);
   }
 }

@@ -16,6 +16,7 @@ import { ATOMIC_QUEUES_REDIS, ATOMIC_QUEUES_REDIS_HEARTBEAT, ATOMIC_QUEUES_REDIS
 import { QueueManagerService } from '../queues/queue-manager.service.js';
 import { JobProcessorRegistry } from '../registry/job-processor.registry.js';
 import { AtomicQueuesLifecycle } from '../shutdown/atomic-queues-lifecycle.service.js';
+import { observerProvider } from '../telemetry/observer.provider.js';
 import { WorkerManagerService } from '../workers/worker-manager.service.js';
 import { AtomicQueuesConnections } from './connections.js';
 
@@ -37,7 +38,7 @@ export const ATOMIC_QUEUES_SERVICES = [
  * does). Needs DiscoveryModule imported.
  */
 export function atomicQueuesServiceProviders(): Provider[] {
-  return [...ATOMIC_QUEUES_SERVICES, EngineSignals, EntityDispatcher, AtomicQueuesLifecycle];
+  return [...ATOMIC_QUEUES_SERVICES, EngineSignals, EntityDispatcher, AtomicQueuesLifecycle, observerProvider];
 }
 
 /** Production port providers: SystemClock, ioredis connections from the config, BullMQ on Redis. */

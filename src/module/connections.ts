@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ATOMIC_QUEUES_CONFIG, type ResolvedAtomicQueuesConfig } from '../config/atomic-queues-config.js';
+import { coalesceWrites } from '../drivers/coalesce-writes.js';
 import { closeRedisClient, createRedisClient } from '../drivers/redis-client.js';
 import { describeRedisAddress, RedisConnectionWatch } from '../drivers/redis-watch.js';
 import type { RedisClient } from '../ports/redis.js';
@@ -26,6 +27,7 @@ export class AtomicQueuesConnections implements OnModuleInit, OnApplicationShutd
       this.redis = config.redis.connection;
     } else {
       this.redis = createRedisClient(config.redis, { connectionName: `aq:${config.nodeId}:cmd` });
+      coalesceWrites(this.redis);
       this.owned.push(this.redis);
     }
     this.subscriber = createRedisClient(config.redis, { connectionName: `aq:${config.nodeId}:sub`, maxRetriesPerRequest: null });

@@ -1,20 +1,20 @@
 import type { Logger } from '@nestjs/common';
-import { DelayedError, RateLimitError, UnrecoverableError, WaitingChildrenError, WaitingError, type Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import { keys } from '../config/keys.js';
-import { JobProcessorNotFoundError } from '../errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { RedisClient } from '../ports/redis.js';
+import type { AtomicQueuesObserver, ObservedEntity } from '../telemetry/observer.js';
 import { backoffDelay } from './backoff.js';
+import { failedAttemptNext, isUnrecoverable } from './failed-attempt.js';
 import { safely } from './guards.js';
 import type { AttemptSite, JobLifecycleObservers } from './job-lifecycle.js';
 
 /** The worker an attempt runs on: where it is reported, and whether it was force-closed meanwhile. */
 export interface RetrySite extends AttemptSite {
   readonly forced?: boolean;
+  /** The entity the worker serves (telemetry attributes). */
+  readonly entity?: ObservedEntity;
 }
-
-const isBullMqControlFlow = (err: Error): boolean =>
-  err instanceof WaitingError || err instanceof DelayedError || err instanceof WaitingChildrenError || err instanceof RateLimitError;
 
 /**
  * Jobs with `attempts > 1` are retried in place: the job stays active and the backoff waits on the Clock, so a
@@ -29,6 +29,9 @@ export class InPlaceRetries {
     private readonly clock: Clock,
     private readonly observers: JobLifecycleObservers,
     private readonly logger: Logger,
+    /** Telemetry: each attempt (the processor call) runs inside the observer's attempt span. */
+    private readonly observer: AtomicQueuesObserver,
+    private readonly nodeId: string,
   ) {}
 
   /** Runs every attempt of `job`; returns the processor's result or throws the final failure. */
@@ -42,20 +45,23 @@ export class InPlaceRetries {
     for (;;) {
       this.observers.emit(site, job, 'start', attempt);
       try {
-        const result = await processor(job);
+        const result = await this.observer.attempt(
+          { job, attempt, maxAttempts, queueName: site.queueName, entity: site.entity, workerName: site.name, nodeId: this.nodeId },
+          () => processor(job),
+        );
         this.observers.emit(site, job, 'end', attempt, 'completed');
         if (maxAttempts > 1) await this.redis.hdel(attemptsKey, jobId);
         return result;
       } catch (raw) {
         const err = raw instanceof Error ? raw : new Error(String(raw));
         this.observers.emit(site, job, 'end', attempt, 'failed', err);
+        const next = failedAttemptNext(err, attempt, maxAttempts);
         // The processor moved the job itself (e.g. job.moveToWait + WaitingError to give it back): not a failure
         // to retry in place; BullMQ handles it. The attempt counter keeps counting when the job runs again.
-        if (isBullMqControlFlow(err)) throw err;
-        const unrecoverable = err instanceof JobProcessorNotFoundError || err.name === 'UnrecoverableError';
-        if (unrecoverable || attempt >= maxAttempts || maxAttempts === 1) {
+        if (next === 'moved') throw err;
+        if (next === 'final') {
           if (maxAttempts > 1) await this.redis.hdel(attemptsKey, jobId);
-          if (maxAttempts === 1 && !unrecoverable) throw err;
+          if (maxAttempts === 1 && !isUnrecoverable(err)) throw err;
           throw asFinal(err);
         }
         await safely(this.logger, 'job log', () => job.log(`attempt ${attempt} failed: ${err.message}`));

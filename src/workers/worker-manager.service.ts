@@ -19,6 +19,7 @@ import { EngineSignals, type LocalEntityWorker } from '../engine/engine-signals.
 import { JobWaiter } from '../engine/job-waiter.js';
 import { EntityLeases } from '../engine/leases.js';
 import { isEngineSpawn, noteEngineSpawnCreateWorker } from '../engine/spawn-context.js';
+import { ATOMIC_QUEUES_OBSERVER, NOOP_OBSERVER, type AtomicQueuesObserver } from '../telemetry/observer.js';
 import { argumentRules, assertEntity, assertName } from '../validation.js';
 import { createBullWorker, severBullWorker, wireBullWorker } from './bullmq-worker.js';
 import { CloseSignals } from './close-signals.js';
@@ -102,11 +103,13 @@ export class WorkerManagerService {
     private readonly signals: EngineSignals,
     /** Dedicated connection for heartbeat refreshes; defaults to the command connection. */
     @Optional() @Inject(ATOMIC_QUEUES_REDIS_HEARTBEAT) heartbeatRedis?: RedisClient,
+    /** Telemetry: each attempt runs inside its span (InPlaceRetries); heartbeat losses are counted. */
+    @Optional() @Inject(ATOMIC_QUEUES_OBSERVER) private readonly observer: AtomicQueuesObserver = NOOP_OBSERVER,
   ) {
     this.names = new WorkerNames(redis, config.keyPrefix);
     this.closeSignals = new CloseSignals(redis, subscriber, config.keyPrefix, this.logger, (name) => void this.closeWorker(name, 'signal'));
     this.observers = new JobLifecycleObservers(config.nodeId, clock, this.logger);
-    this.retries = new InPlaceRetries(redis, config.keyPrefix, clock, this.observers, this.logger);
+    this.retries = new InPlaceRetries(redis, config.keyPrefix, clock, this.observers, this.logger, observer, config.nodeId);
     this.leases = new EntityLeases(redis, config.keyPrefix, clock);
     this.nodeRunsStallChecks = driver.kind === 'redis' && !isCluster(redis) && nodeCanScheduleStallChecks();
     this.stallChecks = new NodeStallChecks(clock, this.logger);
@@ -117,6 +120,7 @@ export class WorkerManagerService {
       members: (intervalMs) => [...this.workers.values()].filter((w) => !w.closing && !w.releasing && w.intervalMs === intervalMs),
       onLost: (managed, why) => {
         if (!this.isLive(managed) || managed.releasing) return;
+        this.observer.heartbeatLost(managed.name, managed.entity);
         this.logger.warn(`worker ${managed.name} ${why}: closing`);
         void this.closeWorker(managed.name, 'heartbeat-lost');
       },

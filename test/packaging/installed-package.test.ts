@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const OPTIONAL = ['ioredis-mock', 'fast-check'];
+const OPTIONAL = ['ioredis-mock', 'fast-check', '@opentelemetry/api'];
 
 /**
  * The built package as a user's project sees it: dist/src + dist/testing + package.json copied (not linked, so
@@ -43,7 +43,7 @@ describe('the built package without its optional peer dependencies (plain node, 
       if (name.startsWith('.') || OPTIONAL.includes(name)) continue;
       if (name.startsWith('@')) {
         for (const sub of readdirSync(join(root, 'node_modules', name))) {
-          if (`${name}/${sub}` === '@nestjs/atomic-queues') continue;
+          if (`${name}/${sub}` === '@nestjs/atomic-queues' || OPTIONAL.includes(`${name}/${sub}`)) continue;
           mkdirSync(join(modules(), name), { recursive: true });
           symlinkSync(join(root, 'node_modules', name, sub), join(modules(), name, sub));
         }
@@ -79,5 +79,33 @@ describe('the built package without its optional peer dependencies (plain node, 
     symlinkSync(join(root, 'node_modules/fast-check'), join(modules(), 'fast-check'));
     const all = importEach(['@nestjs/atomic-queues/testing/property']);
     expect(all['@nestjs/atomic-queues/testing/property'].exports).toEqual(expect.arrayContaining(['assertAtomicQueueGuarantees', 'createTestingModuleSystem']));
+  });
+
+  it('without @opentelemetry/api: telemetry off boots; telemetry on fails at bootstrap naming `npm install @opentelemetry/api`', () => {
+    const boot = (telemetry: string) => `
+      import 'reflect-metadata';
+      import { Test } from '@nestjs/testing';
+      import { AtomicQueuesTestingModule } from '@nestjs/atomic-queues/testing';
+      try {
+        const app = await Test.createTestingModule({ imports: [AtomicQueuesTestingModule.forRoot({ ${telemetry} })] }).compile();
+        await app.close();
+        process.stdout.write(JSON.stringify({ ok: true }));
+      } catch (e) {
+        process.stdout.write(JSON.stringify({ ok: false, error: e.name, message: e.message, installCommand: e.installCommand }));
+      }`;
+    const run = (telemetry: string) => {
+      const child = spawnSync(process.execPath, ['--input-type=module', '-e', boot(telemetry)], { cwd: project, encoding: 'utf8', timeout: 60_000 });
+      if (child.status !== 0) throw new Error(`node exited with ${child.status}: ${child.stderr}`);
+      return JSON.parse(child.stdout);
+    };
+    expect(run('')).toEqual({ ok: true });
+    expect(run('telemetry: { enabled: false }')).toEqual({ ok: true });
+    expect(run('telemetry: {}')).toEqual({
+      ok: false,
+      error: 'MissingPeerDependencyError',
+      message:
+        "AtomicQueuesModule telemetry needs the package '@opentelemetry/api' (OpenTelemetry spans and metrics; or set telemetry.enabled: false), which is not installed. Install it: npm install @opentelemetry/api",
+      installCommand: 'npm install @opentelemetry/api',
+    });
   });
 });

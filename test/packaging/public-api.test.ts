@@ -21,8 +21,8 @@ const PUBLIC_API = [
     'type IndexSweepError', 'type IndexSweepReport', 'IndexSweeperService', 'type JobCounts',
     'type JobHandler', 'type JobLifecycleEvent', 'type JobLifecycleListener', 'JobProcessor', 'type JobProcessorFn',
     'JobProcessorNotFoundError', 'JobProcessorRegistry', 'type JobSnapshot', 'type LockInfo', 'type LockOwner',
-    'type QueueDefaultsConfig', 'QueueManagerService', 'type RegisteredJobProcessor',
-    'type ResolvedAtomicQueuesConfig', 'type ResolvedRedisConfig', 'ResourceLockService', 'type WorkerCloseReason', 'type WorkerDefaultsConfig',
+    'MissingPeerDependencyError', 'type QueueDefaultsConfig', 'QueueManagerService', 'type RegisteredJobProcessor',
+    'type ResolvedAtomicQueuesConfig', 'type ResolvedRedisConfig', 'ResourceLockService', 'type TelemetryConfig', 'type WorkerCloseReason', 'type WorkerDefaultsConfig',
     'type WorkerEvents', 'WorkerManagerService', 'type WorkerState', 'entityQueueName', 'entityWorkerName',
 ];
 

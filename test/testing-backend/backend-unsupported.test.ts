@@ -1,28 +1,11 @@
 import net from 'node:net';
-import { FlowProducer } from 'bullmq';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { InMemoryBackendUnsupportedError } from '../../testing/backend/index.js';
 import { createWorld, type World } from './world.js';
 
 let w: World;
 afterEach(async () => {
   vi.restoreAllMocks();
   await w?.close();
-});
-
-const notSupported = (feature: string) => new RegExp(`^${feature.replace(/[()/]/g, '\\$&')} is not supported by the in-memory backend$`);
-
-describe('in-memory backend: unsupported features throw, naming the feature', () => {
-  it('flows / parent jobs', async () => {
-    w = createWorld();
-    const q = w.queue('flows');
-    await expect(q.add('child', {}, { parent: { id: 'p', queue: 'bull:flows' } })).rejects.toThrow(notSupported('flows (parent/child jobs)'));
-    const flow = new FlowProducer({ connection: {} }, w.factory);
-    await expect(flow.add({ name: 'p', queueName: 'flows', children: [{ name: 'c', queueName: 'flows' }] })).rejects.toThrow(
-      InMemoryBackendUnsupportedError,
-    );
-    await flow.close();
-  });
 });
 
 describe('in-memory backend: no network', () => {

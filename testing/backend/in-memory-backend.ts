@@ -28,14 +28,14 @@ import {
 import type { ClockTimer } from '../../src/ports/clock.js';
 import { setBackgroundInterval, setBackgroundTimeout } from '../clock/test-clock.js';
 import { removeDeduplicationKey } from './deduplication.js';
-import { unsupported } from './errors.js';
+import { backendError } from './errors.js';
+import { QueueFlows, type DependenciesResult, type FlowInsert, type RemovedJob } from './flows.js';
 import type { InMemoryQueueStore, StoreRemoval } from './in-memory-store.js';
 import type { FetchOptions, NextJobData, QueueState } from './queue-state.js';
 import { getRateLimitTtl, withoutRealTimeLimitDelay, type LimiterOptions } from './rate-limit.js';
 import { pastEndDate, patternNextMillis, ranImmediately, type SchedulerHost } from './schedulers.js';
 import { rangeByIndex } from './sorted-set.js';
 
-const FLOWS = 'flows (parent/child jobs)';
 
 /** Worker-side options the backend reads (the Worker passes its own options object to the factory). */
 type BackendOptions = QueueBaseOptions<unknown> & KeyPrefixOptions & {
@@ -75,7 +75,7 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   readonly minimumBlockTimeout = 0.001;
   readonly maximumBlockTimeout = 10;
   private readonly queueKeys: QueueKeys;
-  private readonly state: QueueState;
+  private queueState: QueueState | undefined;
   /** Locks this backend handed out and has not released (renewed on the clock for workers). */
   private readonly owned = new Map<string, string>();
   private readonly timers: ClockTimer[] = [];
@@ -96,7 +96,6 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   ) {
     super();
     this.queueKeys = new QueueKeys(opts.prefix ?? 'bull');
-    this.state = store.queue(this.qualifiedName);
     if (role.worker && ownsConnection) this.startWorkerTimers();
   }
 
@@ -104,6 +103,12 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
 
   get qualifiedName(): string {
     return this.queueKeys.getQueueQualifiedName(this.name);
+  }
+
+  /** The queue's state, created on first use (a FlowProducer's queue-less backend never creates one). */
+  private get state(): QueueState {
+    this.queueState ??= this.store.queue(this.qualifiedName);
+    return this.queueState;
   }
 
   get keys(): KeysMap {
@@ -203,22 +208,25 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   // ---------------------------------------------------------------- adding jobs
 
   async addJob(job: JobJson, jobId: string, parentKeyOpts?: ParentKeyOpts): Promise<string> {
-    this.assertPlainJob(job, parentKeyOpts);
-    return this.addAndReport(job, jobId);
+    const id = this.addAndReport(job, jobId, parentKeyOpts);
+    if (typeof id === 'number') throw backendError(id, jobId, 'addJob', undefined, parentKeyOpts?.parentKey);
+    return id;
   }
 
+  /** As the Redis pipeline: an entry refused by its script (missing parent) gets the error code as its "id". */
   async addJobs(entries: { job: JobJson; jobId: string; parentKeyOpts?: ParentKeyOpts }[]): Promise<string[]> {
-    for (const e of entries) this.assertPlainJob(e.job, e.parentKeyOpts);
-    return entries.map((e) => this.addAndReport(e.job, e.jobId));
+    return entries.map((e) => this.addAndReport(e.job, e.jobId, e.parentKeyOpts)) as string[];
   }
 
   /**
-   * Adds one job; a new one (not a duplicate id, not deduplicated) is reported as the store's `added` event, and
-   * a delayed job it replaced (deduplication `replace`) as `removed`.
+   * Adds one job (with its parent links, flows.ts); a new one (not a duplicate id, not deduplicated) is reported
+   * as the store's `added` event, and a delayed job it replaced (deduplication `replace`) as `removed`. Returns
+   * the id, or the script's error code.
    */
-  private addAndReport(json: JobJson, jobId: string): string {
+  private addAndReport(json: JobJson, jobId: string, parentKeyOpts?: ParentKeyOpts, flow?: FlowInsert): string | number {
     const existed = jobId ? this.state.jobs.has(String(jobId)) : false;
-    const id = this.state.addJob(json, jobId);
+    const id = this.state.flows.add(json, jobId, parentKeyOpts, flow);
+    if (typeof id === 'number') return id;
     const news = this.state.deduplication.takeNews();
     this.reportRemoved(news.replaced, 'deduplicate');
     if (!existed && !news.deduplicated) this.reportAdded(id);
@@ -245,12 +253,22 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     if (jobIds.length > 0) this.store.emit('removed', this.qualifiedName, jobIds, how);
   }
 
-  private assertPlainJob(job: JobJson, parentKeyOpts?: ParentKeyOpts): void {
-    if (job.parent || job.parentKey || parentKeyOpts?.parentKey || parentKeyOpts?.addToWaitingChildren) unsupported(FLOWS);
-  }
-
-  async addFlow(): Promise<[Error | null, string | number][]> {
-    return unsupported(FLOWS);
+  /**
+   * The Redis backend's MULTI: every node is added in order (roots first), each answering `[null, id]` or
+   * `[null, errorCode]`; then each parent left with no pending children leaves waiting-children.
+   */
+  async addFlow(
+    entries: { jobData: JobJson; jobId: string; parentKeyOpts: ParentKeyOpts; prefix: string; queueName: string }[],
+  ): Promise<[Error | null, string | number][]> {
+    const flow: FlowInsert = { parents: new Map(), attachmentFailed: new Set() };
+    const results = entries.map((e): [Error | null, string | number] => {
+      const backend = this.forQueue(e.queueName, e.prefix) as InMemoryQueueBackend;
+      const id = backend.addAndReport(e.jobData, e.jobId, { ...e.parentKeyOpts, deferParentRelease: true }, flow);
+      if (e.jobData.parent && e.parentKeyOpts?.parentKey) flow.parents.set(e.parentKeyOpts.parentKey, e.jobData.parent);
+      return [null, id];
+    });
+    QueueFlows.releaseFlowParents(flow, (name) => (this.store.has(name) ? this.store.queue(name) : undefined), this.store.clock.now());
+    return results;
   }
 
   // ---------------------------------------------------------------- job schedulers (schedulers.ts)
@@ -402,8 +420,11 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return this.track(this.holdForLimit(result), token);
   }
 
-  async moveToWaitingChildren(_jobId: string, _token: string, _opts?: MoveToWaitingChildrenOpts): Promise<boolean> {
-    return unsupported(FLOWS);
+  async moveToWaitingChildren(jobId: string, token: string, opts: MoveToWaitingChildrenOpts = {}): Promise<boolean> {
+    const childKey = opts.child ? `${opts.child.queue}:${opts.child.id}` : undefined;
+    const moved = this.state.flows.moveToWaitingChildren(jobId, token, childKey);
+    if (moved) this.owned.delete(jobId);
+    return moved;
   }
 
   /**
@@ -478,8 +499,10 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     if (!this.state.isPaused()) throw new Error('Cannot obliterate non-paused queue');
     if (this.state.active.length > 0 && !opts.force) throw new Error('Cannot obliterate queue with active jobs');
     const ids = [...this.state.jobs.keys()];
+    // As removeJobs(…, hard): each removed child leaves its parent (a freed parent of this queue goes too).
+    for (const id of ids) if (!this.state.flows.waitingChildren.has(id)) this.state.flows.detach(id, true);
     this.state.clear();
-    this.reportRemoved(ids, 'obliterate');
+    this.reportRemoved(ids.filter((id) => !this.state.jobs.has(id)), 'obliterate');
     return 0;
   }
 
@@ -488,20 +511,31 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return 0;
   }
 
+  /** removeJob.lua: with `removeChildren`, the job's children (in any queue) go too. */
   async remove(jobId: string, removeChildren: boolean): Promise<number> {
-    void removeChildren;
-    const existed = this.state.jobs.has(jobId);
-    const removed = this.state.remove(jobId);
-    if (existed && removed === 1) this.reportRemoved([jobId], 'remove');
-    return removed;
+    this.state.schedulers.assertRemovable(jobId);
+    const removed: RemovedJob[] = [];
+    const result = this.state.flows.remove(jobId, removeChildren, removed);
+    this.reportRemovedJobs(removed);
+    return result;
   }
 
-  async removeUnprocessedChildren(): Promise<void> {
-    return unsupported(FLOWS);
+  async removeUnprocessedChildren(jobId: string): Promise<void> {
+    const removed: RemovedJob[] = [];
+    this.state.flows.removeUnprocessedChildren(jobId, removed);
+    this.reportRemovedJobs(removed);
   }
 
-  async removeChildDependency(): Promise<boolean> {
-    return unsupported(FLOWS);
+  /** Reports removed jobs, queue by queue, as the store's `removed` event (`how`: remove). */
+  private reportRemovedJobs(removed: readonly RemovedJob[]): void {
+    for (const queue of new Set(removed.map((r) => r.queue))) {
+      const ids = removed.filter((r) => r.queue === queue).map((r) => r.id);
+      this.store.emit('removed', queue, ids, 'remove');
+    }
+  }
+
+  async removeChildDependency(jobId: string, parentKey: string): Promise<boolean> {
+    return this.state.flows.removeChildDependency(jobId, parentKey);
   }
 
   /** Job#removeDeduplicationKey: only while this job holds the key. */
@@ -623,20 +657,20 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return types.map((t) => this.state.range(normalizeType(t), start, end, asc)) as unknown as [string][];
   }
 
-  async getDependencyCounts(): Promise<number[]> {
-    return unsupported(FLOWS);
+  async getDependencyCounts(jobId: string, types: string[]): Promise<number[]> {
+    return this.state.flows.dependencyCounts(jobId, types);
   }
 
-  async getDependencies(_jobId: string, _opts: DependenciesOpts): Promise<never> {
-    return unsupported(FLOWS);
+  async getDependencies(jobId: string, opts: DependenciesOpts = {}): Promise<DependenciesResult> {
+    return this.state.flows.dependencies(jobId, opts);
   }
 
-  async getProcessedChildrenValues(): Promise<Record<string, string>> {
-    return unsupported(FLOWS);
+  async getProcessedChildrenValues(jobId: string): Promise<Record<string, string>> {
+    return this.state.flows.processedValues(jobId);
   }
 
-  async getIgnoredChildrenFailures(): Promise<Record<string, string>> {
-    return unsupported(FLOWS);
+  async getIgnoredChildrenFailures(jobId: string): Promise<Record<string, string>> {
+    return this.state.flows.ignoredFailures(jobId);
   }
 
   /** getMetrics.lua; collected by the Worker's `metrics` option (metrics.ts). */
@@ -649,8 +683,9 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return [];
   }
 
-  async paginate(): Promise<never> {
-    return unsupported(FLOWS);
+  /** Queue#getDependencies: a page of a job's `:processed` or `:dependencies` key. */
+  async paginate(key: string, opts: { start: number; end: number; fetchJobs?: boolean }) {
+    return this.state.flows.paginate(key, opts);
   }
 
   // ---------------------------------------------------------------- meta

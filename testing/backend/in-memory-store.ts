@@ -60,7 +60,7 @@ export class InMemoryQueueStore extends EventEmitter<InMemoryStoreEvents> {
   queue(qualifiedName: string): QueueState {
     let state = this.queues.get(qualifiedName);
     if (!state) {
-      state = new QueueState(qualifiedName, this.clock, (queue, jobId) => this.emit('stalled', queue, jobId));
+      state = new QueueState(qualifiedName, this.clock, (queue, jobId) => this.emit('stalled', queue, jobId), (name) => this.queues.get(name));
       this.queues.set(qualifiedName, state);
     }
     return state;

@@ -1,9 +1,10 @@
-import { ErrorCode, type JobJson, type JobsOptions, type KeepJobs } from 'bullmq';
+import { ErrorCode, type JobJson, type JobsOptions, type KeepJobs, type ParentKeys } from 'bullmq';
 import type { Clock, ClockTimer } from '../../src/ports/clock.js';
 import { Deduplication, deduplicateJob, finalizeDeduplication, releaseDeduplicationOnRemoval } from './deduplication.js';
 import { backendError } from './errors.js';
 import { QueueMetrics } from './metrics.js';
 import { JobSchedulers } from './schedulers.js';
+import { QueueFlows, type ChildLinks, type QueueLookup } from './flows.js';
 import { RateLimiterKey, assertLimitHasDuration, countTakenJob, rateLimitFor, rateLimitTtl, type LimiterOptions } from './rate-limit.js';
 import { SortedSet, rangeByIndex } from './sorted-set.js';
 
@@ -31,6 +32,11 @@ export interface StoredJob {
   repeatJobKey?: string;
   lock?: { token: string; expiresAt: number };
   logs: string[];
+  /** The parent's key (`<prefix>:<queue>:<id>`) and reference, for a child job (flows.ts). */
+  parentKey?: string;
+  parent?: ParentKeys;
+  /** For a parent job: its children (flows.ts). */
+  children?: ChildLinks;
 }
 
 /** What `moveToActive` and the `fetchNext` variants return (BullMQ's raw2NextJobData shape). */
@@ -91,14 +97,18 @@ export class QueueState {
   private eventSeq = 0;
   private stalledCheckUntil = 0;
   private delayTimer: ClockTimer | undefined;
+  /** Parent/child jobs: the waiting-children state and the parent links (flows.ts). */
+  readonly flows: QueueFlows;
 
   constructor(
     readonly qualifiedName: string,
     private readonly clock: Clock,
     private readonly onStalled: (queue: string, jobId: string) => void,
+    lookup: QueueLookup = () => undefined,
   ) {
     this.limiter = new RateLimiterKey(clock, qualifiedName, () => this.notify());
     this.deduplication = new Deduplication(clock);
+    this.flows = new QueueFlows(this, lookup);
   }
 
   now(): number {
@@ -183,6 +193,8 @@ export class QueueState {
       processedBy: job.processedBy,
       deferredFailure: job.deferredFailure,
       repeatJobKey: job.repeatJobKey,
+      parentKey: job.parentKey,
+      parent: structuredClone(job.parent),
       ...(job.opts.deduplication?.id !== undefined && {
         deduplicationId: job.opts.deduplication.id,
         debounceId: job.opts.deduplication.id,
@@ -194,8 +206,11 @@ export class QueueState {
     return !!job.lock && job.lock.expiresAt > this.now();
   }
 
-  /** Adds a job (addStandardJob / addDelayedJob / addPrioritizedJob). Returns the id; an existing id is kept. */
-  addJob(json: JobJson, jobId: string | undefined): string {
+  /**
+   * Adds a job (addStandardJob / addDelayedJob / addPrioritizedJob, or addParentJob with `asParent`). Returns the
+   * id; an existing id is kept. Parent links are flows.ts's (QueueFlows#add).
+   */
+  addJob(json: JobJson, jobId: string | undefined, asParent = false): string {
     const id = jobId ? String(jobId) : String(++this.idCounter);
     if (this.jobs.has(id)) {
       this.addEvent('event', 'duplicated', 'jobId', id);
@@ -205,12 +220,15 @@ export class QueueState {
     const timestamp = typeof json.opts?.timestamp === 'number' ? json.opts.timestamp : this.now();
     const deduplicatedTo = deduplicateJob(this, json, id, timestamp);
     if (deduplicatedTo !== undefined) return deduplicatedTo;
-    this.storeAndEnqueue(json, id, timestamp);
+    this.storeAndEnqueue(json, id, timestamp, asParent);
     return id;
   }
 
-  /** storeAndEnqueueJob.lua: stores a new job, created at `timestamp`, and puts it in delayed, prioritized or wait. */
-  storeAndEnqueue(json: Pick<JobJson, 'name' | 'data' | 'opts' | 'progress' | 'repeatJobKey'>, id: string, timestamp: number): void {
+  /**
+   * storeAndEnqueueJob.lua: stores a new job, created at `timestamp`, and puts it in delayed, prioritized or wait
+   * (or, `asParent`, in waiting-children as addParentJob.lua).
+   */
+  storeAndEnqueue(json: Pick<JobJson, 'name' | 'data' | 'opts' | 'progress' | 'repeatJobKey'>, id: string, timestamp: number, asParent = false): void {
     const opts = structuredClone(json.opts ?? {});
     const job: StoredJob = {
       id,
@@ -229,7 +247,9 @@ export class QueueState {
     };
     this.jobs.set(id, job);
     this.addEvent('event', 'added', 'jobId', id, 'name', job.name);
-    if (job.delay > 0) {
+    if (asParent) {
+      this.flows.addWaitingChildren(job);
+    } else if (job.delay > 0) {
       this.addDelayed(job, job.timestamp + job.delay);
     } else {
       this.enqueue(job, opts.lifo ? 'head' : 'tail');
@@ -244,7 +264,7 @@ export class QueueState {
   }
 
   /** Puts a job into wait (or prioritized when it has a priority). */
-  private enqueue(job: StoredJob, where: 'head' | 'tail'): void {
+  enqueue(job: StoredJob, where: 'head' | 'tail'): void {
     if (job.priority > 0) {
       this.prioritized.add(job.id, job.priority * PRIORITY_SHIFT + (this.priorityCounter++ % PRIORITY_SHIFT));
     } else if (where === 'head') {
@@ -295,7 +315,7 @@ export class QueueState {
     this.addEvent('event', 'waiting', 'jobId', jobId, 'prev', 'delayed');
   }
 
-  private removeFromActive(jobId: string): boolean {
+  removeFromActive(jobId: string): boolean {
     const index = this.active.lastIndexOf(jobId);
     if (index < 0) return false;
     this.active.splice(index, 1);
@@ -303,7 +323,7 @@ export class QueueState {
   }
 
   /** removeLock.lua. Returns an error code < 0 or 0. */
-  private releaseLock(job: StoredJob, token: string): number {
+  releaseLock(job: StoredJob, token: string): number {
     if (token === '0') return 0;
     if (job.lock && this.lockHeld(job) && job.lock.token === token) {
       job.lock = undefined;
@@ -373,9 +393,11 @@ export class QueueState {
     fetchNext: FetchOptions | undefined,
     fields?: Record<string, unknown>,
   ): { result: NextJobData; finishedOn: number } {
+    if (target === 'completed') this.flows.assertCanComplete(jobId);
     const job = this.leaveActive(jobId, token, 'moveToFinished', fields);
     const now = this.now();
     finalizeDeduplication(this, job, now);
+    this.flows.onFinished(job, target, value, now);
     job.attemptsMade += 1;
     const set = target === 'completed' ? this.completed : this.failed;
     const count = 'count' in keep ? keep.count : undefined;
@@ -391,6 +413,7 @@ export class QueueState {
       if (count !== undefined && count > 0) this.trimByCount(set, count);
     } else {
       this.jobs.delete(jobId);
+      if (job.parentKey) this.flows.detach(jobId, false, job.parentKey);
     }
     this.addEvent('event', target, 'jobId', jobId, target === 'completed' ? 'returnvalue' : 'failedReason', value, 'prev', 'active');
     if (target === 'failed' && job.attemptsMade >= (job.opts.attempts ?? 0)) {
@@ -423,6 +446,7 @@ export class QueueState {
     const old = set.upTo(cutoff).reverse().slice(0, limit);
     for (const id of old) {
       set.delete(id);
+      this.flows.detach(id, false);
       this.jobs.delete(id);
     }
   }
@@ -431,6 +455,7 @@ export class QueueState {
     const members = set.members();
     for (const id of members.slice(0, Math.max(0, members.length - keep))) {
       set.delete(id);
+      this.flows.detach(id, false);
       this.jobs.delete(id);
     }
   }
@@ -521,8 +546,12 @@ export class QueueState {
     this.notify();
   }
 
-  /** Removes a job from whichever state holds it and deletes it (with its deduplication key, as removeJob.lua). */
+  /**
+   * Removes a job from whichever state holds it and deletes it, as removeJob.lua (`hard`): it leaves its parent
+   * (a freed parent of this queue goes too), and its deduplication key is released.
+   */
   removeJob(jobId: string): void {
+    this.flows.detach(jobId, true);
     const job = this.jobs.get(jobId);
     if (job) releaseDeduplicationOnRemoval(this, job);
     const i = this.wait.indexOf(jobId);
@@ -533,19 +562,8 @@ export class QueueState {
     this.completed.delete(jobId);
     this.failed.delete(jobId);
     this.stalled.delete(jobId);
+    this.flows.waitingChildren.delete(jobId);
     this.jobs.delete(jobId);
-  }
-
-  /** removeJob.lua: 0 when locked (an active job held by a worker), 1 otherwise. */
-  remove(jobId: string): number {
-    const job = this.jobs.get(jobId);
-    if (job && this.schedulers.isCurrentIteration(job)) throw backendError(ErrorCode.JobBelongsToJobScheduler, jobId, 'removeJob');
-    if (job && this.lockHeld(job)) return 0;
-    if (job) {
-      this.removeJob(jobId);
-      this.addEvent('event', 'removed', 'jobId', jobId, 'prev', 'unknown');
-    }
-    return 1;
   }
 
   /** drain.lua: returns the removed ids. A job scheduler's current iteration stays. */
@@ -598,6 +616,7 @@ export class QueueState {
     if (resetAttemptsMade) job.attemptsMade = 0;
     if (resetAttemptsStarted) job.attemptsStarted = 0;
     this.enqueue(job, job.opts.lifo ? 'head' : 'tail');
+    this.flows.moveChildBackToParentDependencies(job, state);
     this.addEvent('event', 'waiting', 'jobId', jobId, 'prev', state);
     this.notify();
   }
@@ -666,8 +685,10 @@ export class QueueState {
         return this.failed.members();
       case 'repeat':
         return this.schedulers.ids();
+      case 'waiting-children':
+        return this.flows.waitingChildren.members();
       default:
-        return []; // paused (legacy list), waiting-children: always empty here
+        return []; // paused (legacy list): always empty here
     }
   }
 
@@ -698,14 +719,20 @@ export class QueueState {
     if (this.active.includes(jobId)) return 'active';
     if (this.wait.includes(jobId)) return 'waiting';
     if (this.prioritized.has(jobId)) return 'prioritized';
+    if (this.flows.waitingChildren.has(jobId)) return 'waiting-children';
     return 'unknown';
   }
 
-  /** Drops everything (obliterate). Timers stop; waiters stay registered (their workers still exist). */
+  /**
+   * Drops everything (obliterate) but the parents waiting for children, which obliterate.lua does not touch.
+   * Timers stop; waiters stay registered (their workers still exist).
+   */
   clear(): void {
     this.stopTimers();
-    for (const job of this.jobs.values()) releaseDeduplicationOnRemoval(this, job);
+    const waitingParents = this.flows.waitingChildren.members().map((id) => this.jobs.get(id)!);
+    for (const job of this.jobs.values()) if (!this.flows.waitingChildren.has(job.id)) releaseDeduplicationOnRemoval(this, job);
     this.jobs.clear();
+    for (const parent of waitingParents) this.jobs.set(parent.id, parent);
     this.wait.length = 0;
     this.active.length = 0;
     this.prioritized.clear();

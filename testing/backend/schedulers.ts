@@ -72,6 +72,12 @@ export class JobSchedulers {
     return next !== undefined && job.id === `repeat:${rjk}:${next}`;
   }
 
+  /** removeJob.lua's first check: a scheduler's current iteration cannot be removed directly. */
+  assertRemovable(jobId: string): void {
+    const job = this.state.getJob(jobId);
+    if (job && this.isCurrentIteration(job)) throw backendError(ErrorCode.JobBelongsToJobScheduler, jobId, 'removeJob');
+  }
+
   /** moveStalledJobsToWait.lua: a job of an existing scheduler never fails for stalling too often. */
   isRepeatable(job: StoredJob): boolean {
     return job.repeatJobKey !== undefined && this.records.has(job.repeatJobKey);
