@@ -1,9 +1,11 @@
 import { AtomicQueuesError } from './errors.js';
 
+/** How an optional peer is installed: `dev` (default) for test tools, `runtime` for what the app runs with. */
+export type PeerDependencyKind = 'dev' | 'runtime';
+
 /**
- * An optional peer dependency is not installed: of a testing entry point (a dev dependency), or of an optional
- * feature of the module (telemetry). The message names the package, what it is needed for and the command that
- * installs it.
+ * An optional peer dependency of a feature is not installed (a testing entry point's, the health indicator's or telemetry's).
+ * The message names the package, what it is needed for and the command that installs it.
  */
 export class MissingPeerDependencyError extends AtomicQueuesError {
   readonly installCommand: string;
@@ -13,8 +15,7 @@ export class MissingPeerDependencyError extends AtomicQueuesError {
     readonly entryPoint: string,
     readonly purpose: string,
     cause?: unknown,
-    /** `dev`: a testing-only package (`npm install -D`); `runtime`: needed by the running app (`npm install`). */
-    kind: 'dev' | 'runtime' = 'dev',
+    kind: PeerDependencyKind = 'dev',
   ) {
     const installCommand = `npm install ${kind === 'dev' ? '-D ' : ''}${packageName}`;
     super(`${entryPoint} needs the package '${packageName}' (${purpose}), which is not installed. Install it: ${installCommand}`, cause === undefined ? undefined : { cause });
@@ -41,7 +42,7 @@ export async function importPeerDependency<T>(
   entryPoint: string,
   purpose: string,
   importer: () => Promise<T>,
-  kind: 'dev' | 'runtime' = 'dev',
+  kind: PeerDependencyKind = 'dev',
 ): Promise<T> {
   try {
     return await importer();

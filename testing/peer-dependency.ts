@@ -1,2 +1,3 @@
-// The optional-peer loader lives in src (the module's telemetry uses it too); the testing entry points share it.
+// The optional-peer loader lives in src (the health indicator and telemetry load their peers with it); the testing entry
+// points use the same one.
 export { MissingPeerDependencyError, importPeerDependency, isMissingPackageError } from '../src/peer-dependency.js';

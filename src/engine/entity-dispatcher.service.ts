@@ -64,6 +64,8 @@ export class EntityDispatcher implements OnApplicationBootstrap {
   private unsubscribeSlots?: () => void;
   private unsubscribeTypes?: () => void;
   readonly stats: DispatcherStats = { taken: 0, spawned: 0, reaped: 0, polls: 0, declined: 0 };
+  /** Clock times (health checks): when the dispatcher started, when its last poll began. */
+  private times: { startedAt?: number; lastPollAt?: number } = {};
 
   constructor(
     @Inject(ATOMIC_QUEUES_REDIS) private readonly redis: RedisClient,
@@ -81,6 +83,11 @@ export class EntityDispatcher implements OnApplicationBootstrap {
     return this.running;
   }
 
+  /** Whether it runs, its poll period, when it started and when its last poll began (Clock times). */
+  get activity(): { running: boolean; pollIntervalMs: number; startedAt?: number; lastPollAt?: number } {
+    return { running: this.running, pollIntervalMs: this.config.engine.pollInterval, ...this.times };
+  }
+
   async onApplicationBootstrap(): Promise<void> {
     await this.start();
   }
@@ -89,6 +96,7 @@ export class EntityDispatcher implements OnApplicationBootstrap {
   async start(): Promise<void> {
     if (this.running || !this.config.engine.dispatch) return;
     this.running = true;
+    this.times = { startedAt: this.clock.now() };
     this.subscriber.on('message', this.onMessage);
     this.unsubscribeSlots = this.signals.onSlotFreed(() => this.kick());
     // Entities may be ready before their type is registered (jobs added at start-up): look as soon as it is.
@@ -119,6 +127,7 @@ export class EntityDispatcher implements OnApplicationBootstrap {
   async poll(): Promise<void> {
     if (!this.running) return;
     this.stats.polls += 1;
+    this.times.lastPollAt = this.clock.now();
     try {
       await this.refreshLeases();
       await this.reapLeases();

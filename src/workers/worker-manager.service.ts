@@ -226,6 +226,16 @@ export class WorkerManagerService {
   }
 
   /** Names of the workers running in this process. */
+  /**
+   * The heartbeats this node keeps alive (its running workers, not those closing): when each was last confirmed
+   * (Clock time) and its TTL. A health check compares them with the clock.
+   */
+  getLocalHeartbeats(): Array<{ workerName: string; lastRefreshAt: number; ttlMs: number }> {
+    return [...this.workers.values()]
+      .filter((w) => !w.closing && !w.releasing)
+      .map((w) => ({ workerName: w.name, lastRefreshAt: w.lastRefresh, ttlMs: w.ttlMs }));
+  }
+
   getLocalWorkerNames(): string[] {
     return [...this.workers.keys()];
   }

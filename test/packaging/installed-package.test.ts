@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const OPTIONAL = ['ioredis-mock', 'fast-check', '@opentelemetry/api'];
+const OPTIONAL = ['ioredis-mock', 'fast-check', '@opentelemetry/api', '@nestjs/terminus'];
 
 /**
  * The built package as a user's project sees it: dist/src + dist/testing + package.json copied (not linked, so
@@ -23,6 +23,19 @@ function importEach(specifiers: string[]): Record<string, { ok: boolean; error?:
       try { out[spec] = { ok: true, exports: Object.keys(await import(spec)) }; }
       catch (e) { out[spec] = { ok: false, error: e.name, message: e.message }; }
     }
+    process.stdout.write(JSON.stringify(out));`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: project, encoding: 'utf8', timeout: 60_000 });
+  if (child.status !== 0) throw new Error(`node exited with ${child.status}: ${child.stderr}`);
+  return JSON.parse(child.stdout);
+}
+
+/** What `AtomicQueuesHealthModule.forRoot()` does in the project: the module it returns, or the error. */
+function healthModule(): { ok: boolean; error?: string; message?: string; imports?: string[] } {
+  const code = `
+    import { AtomicQueuesHealthModule } from '@nestjs/atomic-queues';
+    let out;
+    try { const m = await AtomicQueuesHealthModule.forRoot(); out = { ok: true, imports: m.imports.map((i) => i.name) }; }
+    catch (e) { out = { ok: false, error: e.name, message: e.message }; }
     process.stdout.write(JSON.stringify(out));`;
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: project, encoding: 'utf8', timeout: 60_000 });
   if (child.status !== 0) throw new Error(`node exited with ${child.status}: ${child.stderr}`);
@@ -107,5 +120,23 @@ describe('the built package without its optional peer dependencies (plain node, 
         "AtomicQueuesModule telemetry needs the package '@opentelemetry/api' (OpenTelemetry spans and metrics; or set telemetry.enabled: false), which is not installed. Install it: npm install @opentelemetry/api",
       installCommand: 'npm install @opentelemetry/api',
     });
+  });
+
+  it('without @nestjs/terminus: the module loads, AtomicQueuesHealthModule.forRoot() fails naming it; with it, it works', () => {
+    expect(healthModule()).toEqual({
+      ok: false,
+      error: 'MissingPeerDependencyError',
+      message:
+        "AtomicQueuesHealthModule needs the package '@nestjs/terminus' (the health indicator for liveness and readiness probes), which is not installed. Install it: npm install @nestjs/terminus",
+    });
+    symlinkSync(join(root, 'node_modules/@nestjs/terminus'), join(modules(), '@nestjs/terminus'));
+    expect(healthModule()).toEqual({ ok: true, imports: ['TerminusModule'] });
+  });
+
+  it("the package's types never import @nestjs/terminus (apps without it type-check with skipLibCheck off)", () => {
+    const dts = (readdirSync(join(root, 'dist/src'), { recursive: true }) as string[]).filter((f) => f.endsWith('.d.ts'));
+    expect(dts.length).toBeGreaterThan(10);
+    const leaking = dts.filter((f) => /(from\s+|import\()['"]@nestjs\/terminus['"]/.test(readFileSync(join(root, 'dist/src', f), 'utf8')));
+    expect(leaking).toEqual([]);
   });
 });

@@ -54,6 +54,17 @@ describe('optional peer dependencies of the entry points', () => {
     expect((err as MissingPeerDependencyError).installCommand).toBe('npm install h1-no-such-otel');
   });
 
+  it('@nestjs/atomic-queues loads @nestjs/terminus only in the health module, when AtomicQueuesHealthModule.forRoot() runs', () => {
+    const main = importGraph(join(root, 'src/index.ts'));
+    expect(main.packages.get('@nestjs/terminus')).toEqual(['src/health/terminus/atomic-queues-health.module.ts (dynamic)']);
+  });
+
+  it('a missing runtime peer names `npm install` without -D', () => {
+    const err = new MissingPeerDependencyError('@nestjs/terminus', 'AtomicQueuesHealthModule', 'probes', undefined, 'runtime');
+    expect(err.installCommand).toBe('npm install @nestjs/terminus');
+    expect(err.message).toBe("AtomicQueuesHealthModule needs the package '@nestjs/terminus' (probes), which is not installed. Install it: npm install @nestjs/terminus");
+  });
+
   it('a missing package fails with an error naming it and the install command', async () => {
     const err = await importPeerDependency('h1-no-such-package', '@nestjs/atomic-queues/testing', 'for this test', () =>
       import(/* @vite-ignore */ ['h1-no-such-package'][0]),
