@@ -54,7 +54,12 @@ describeOnBothBackends('conformance: job schedulers', (world) => {
     await w.waitFor(() => seen.length >= 2, 'second iteration ran');
     await w.advance(600);
     await w.waitFor(() => seen.length >= 3, 'third iteration ran');
-    expect(seen.slice(0, 3).map((j) => millisOf(j.id) - millisOf(first!.id))).toEqual([0, 600, 1200]);
+    const offsets = seen.slice(0, 3).map((j) => millisOf(j.id) - millisOf(first!.id));
+    expect(offsets.slice(0, 2)).toEqual([0, 600]);
+    // +1200, unless a worker on a loaded machine took the second one after +1200 (missed slots are skipped).
+    expect(offsets[2] % 600).toBe(0);
+    expect(offsets[2]).toBeGreaterThanOrEqual(1200);
+    if (w.kind === 'memory') expect(offsets[2]).toBe(1200);
     expect(seen.slice(0, 3).map((j) => [j.name, j.data, j.repeatJobKey, repeatOf(j)])).toEqual([
       ['beat', { k: 'v' }, 'beat', expect.objectContaining({ every: 600, count: 1 })],
       ['beat', { k: 'v' }, 'beat', expect.objectContaining({ every: 600, count: 2 })],
@@ -183,7 +188,9 @@ describeOnBothBackends('conformance: job schedulers', (world) => {
     await w.waitFor(async () => (await q.getDelayedCount()) === 1, 'next cron iteration');
     await w.advance(1000);
     await w.waitFor(() => seen.length >= 2, 'second cron run');
-    expect(millisOf(seen[1]) - millisOf(seen[0])).toBe(1000);
+    const gap = millisOf(seen[1]) - millisOf(seen[0]);
+    expect(gap % 1000).toBe(0); // the next second, or a later one if a loaded machine made the worker late
+    expect(gap).toBe(w.kind === 'memory' ? 1000 : Math.max(1000, gap));
     expect(seen[0]).toBe(first!.id);
   });
 
