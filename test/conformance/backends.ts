@@ -85,8 +85,16 @@ export async function redisBackendWorld(): Promise<BackendWorld> {
   };
 }
 
-export async function memoryBackendWorld(): Promise<BackendWorld> {
-  const clock = new TestClock();
+export interface WorldOptions {
+  /**
+   * Memory world: `'real-time'` starts the TestClock at Date.now() instead of its fixed default, for tests of
+   * values BullMQ's own classes check against Date.now() (e.g. upsertJobScheduler's `endDate`).
+   */
+  memoryClockStart?: 'real-time';
+}
+
+export async function memoryBackendWorld(options: WorldOptions = {}): Promise<BackendWorld> {
+  const clock = new TestClock(options.memoryClockStart === 'real-time' ? { start: Date.now() } : {});
   const factory = createInMemoryBackend({ clock });
   const classes = withBackend(factory) as unknown as Classes;
   const t = tracked('memory', classes, { connection: {}, prefix: uniquePrefix() }, clock);
@@ -109,13 +117,17 @@ export async function memoryBackendWorld(): Promise<BackendWorld> {
 }
 
 /** Runs `body` once per backend: `describe('<title> [redis]')` and `describe('<title> [memory]')`. */
-export function describeOnBothBackends(title: string, body: (world: () => BackendWorld, kind: BackendKind) => void): void {
+export function describeOnBothBackends(
+  title: string,
+  body: (world: () => BackendWorld, kind: BackendKind) => void,
+  options: WorldOptions = {},
+): void {
   for (const kind of ['redis', 'memory'] as const) {
     describe(`${title} [${kind}]`, () => {
       let current: BackendWorld | undefined;
       // Each test gets a fresh world.
       beforeEach(async () => {
-        current = kind === 'redis' ? await redisBackendWorld() : await memoryBackendWorld();
+        current = kind === 'redis' ? await redisBackendWorld() : await memoryBackendWorld(options);
       });
       afterEach(async () => {
         await current?.close();

@@ -8,24 +8,6 @@ afterEach(async () => {
   await w?.close();
 });
 
-const notSupported = (feature: string) => new RegExp(`^${feature.replace(/[()/]/g, '\\$&')} is not supported by the in-memory backend$`);
-
-describe('in-memory backend: unsupported features throw, naming the feature', () => {
-  it('repeatable jobs and job schedulers', async () => {
-    w = createWorld();
-    const q = w.queue('sched');
-    await expect(q.upsertJobScheduler('every-second', { every: 1000 })).rejects.toThrow(notSupported('job schedulers / repeatable jobs'));
-    expect(await q.getJobSchedulersCount()).toBe(0);
-  });
-
-  it('metrics', async () => {
-    w = createWorld();
-    const q = w.queue('limits');
-    expect(() => w.worker('limits', async () => {}, { metrics: { maxDataPoints: 10 } })).toThrow(notSupported('metrics'));
-    await expect(q.getMetrics('completed')).rejects.toThrow(notSupported('metrics'));
-  });
-});
-
 describe('in-memory backend: no network', () => {
   it('opens no socket while queues, workers and queue events run (connection options are ignored)', async () => {
     const connect = vi.spyOn(net.Socket.prototype, 'connect');

@@ -1,6 +1,5 @@
 import type { BackendFactory, QueueBaseOptions } from 'bullmq';
 import type { Clock } from '../../src/ports/clock.js';
-import { unsupported } from './errors.js';
 import { InMemoryQueueBackend } from './in-memory-backend.js';
 import { InMemoryQueueStore } from './in-memory-store.js';
 
@@ -26,7 +25,6 @@ export function createInMemoryBackend(options: InMemoryBackendOptions = {}): InM
   const store = options.store ?? new InMemoryQueueStore({ clock: options.clock });
   const factory = (name: string, opts: QueueBaseOptions<unknown>, factoryOpts: { blocking?: boolean; withBlockingConnection?: boolean } = {}) => {
     const o = (opts ?? {}) as QueueBaseOptions<unknown> & Record<string, unknown>;
-    if (o.metrics) unsupported('metrics');
     return new InMemoryQueueBackend(store, name, o, { worker: !!factoryOpts.withBlockingConnection });
   };
   return Object.assign(factory, { store }) as InMemoryBackendFactory;

@@ -34,6 +34,15 @@ export function backendError(code: number, jobId: string, command: string, state
     case ErrorCode.JobLockMismatch:
       message = `Lock mismatch for job ${jobId}. Cmd ${command} from ${state}`;
       break;
+    case ErrorCode.JobBelongsToJobScheduler:
+      message = `Job ${jobId} belongs to a job scheduler and cannot be removed directly. ${command}`;
+      break;
+    case ErrorCode.SchedulerJobIdCollision:
+      message = `Cannot create job scheduler iteration - job ID already exists. ${command}`;
+      break;
+    case ErrorCode.SchedulerJobSlotsBusy:
+      message = `Cannot create job scheduler iteration - current and next time slots already have jobs. ${command}`;
+      break;
     case ErrorCode.ParentJobCannotBeReplaced:
       message = `The parent job ${parentKey} cannot be replaced. ${command}`;
       break;

@@ -7,17 +7,20 @@ import {
   type JobJson,
   type JobProgress,
   type JobState,
+  type JobSchedulerJobOptions,
   type JobType,
   type JobsOptions,
   type KeepJobs,
   type KeyPrefixOptions,
   type KeysMap,
+  type MetricsOptions,
   type MinimalJob,
   type MoveToDelayedOpts,
   type MoveToWaitingChildrenOpts,
   type ParentKeyOpts,
   type QueueBaseOptions,
   type RepeatableOptions,
+  type RepeatStrategy,
   type RetryJobOpts,
   type RetryOptions,
   type StreamReadRaw,
@@ -25,14 +28,14 @@ import {
 import type { ClockTimer } from '../../src/ports/clock.js';
 import { setBackgroundInterval, setBackgroundTimeout } from '../clock/test-clock.js';
 import { removeDeduplicationKey } from './deduplication.js';
-import { backendError, unsupported } from './errors.js';
+import { backendError } from './errors.js';
 import { QueueFlows, type DependenciesResult, type FlowInsert, type RemovedJob } from './flows.js';
 import type { InMemoryQueueStore, StoreRemoval } from './in-memory-store.js';
 import type { FetchOptions, NextJobData, QueueState } from './queue-state.js';
 import { getRateLimitTtl, withoutRealTimeLimitDelay, type LimiterOptions } from './rate-limit.js';
+import { pastEndDate, patternNextMillis, ranImmediately, type SchedulerHost } from './schedulers.js';
 import { rangeByIndex } from './sorted-set.js';
 
-const SCHEDULERS = 'job schedulers / repeatable jobs';
 
 /** Worker-side options the backend reads (the Worker passes its own options object to the factory). */
 type BackendOptions = QueueBaseOptions<unknown> & KeyPrefixOptions & {
@@ -47,6 +50,8 @@ type BackendOptions = QueueBaseOptions<unknown> & KeyPrefixOptions & {
   maximumRateLimitDelay?: number;
   removeOnComplete?: boolean | number | KeepJobs;
   removeOnFail?: boolean | number | KeepJobs;
+  metrics?: MetricsOptions;
+  settings?: { repeatStrategy?: RepeatStrategy };
 };
 
 export interface InMemoryBackendRole {
@@ -203,7 +208,6 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   // ---------------------------------------------------------------- adding jobs
 
   async addJob(job: JobJson, jobId: string, parentKeyOpts?: ParentKeyOpts): Promise<string> {
-    this.assertPlainJob(job);
     const id = this.addAndReport(job, jobId, parentKeyOpts);
     if (typeof id === 'number') throw backendError(id, jobId, 'addJob', undefined, parentKeyOpts?.parentKey);
     return id;
@@ -211,7 +215,6 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
 
   /** As the Redis pipeline: an entry refused by its script (missing parent) gets the error code as its "id". */
   async addJobs(entries: { job: JobJson; jobId: string; parentKeyOpts?: ParentKeyOpts }[]): Promise<string[]> {
-    for (const e of entries) this.assertPlainJob(e.job);
     return entries.map((e) => this.addAndReport(e.job, e.jobId, e.parentKeyOpts)) as string[];
   }
 
@@ -250,11 +253,6 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     if (jobIds.length > 0) this.store.emit('removed', this.qualifiedName, jobIds, how);
   }
 
-  private assertPlainJob(job: JobJson): void {
-    const opts = (job.opts ?? {}) as JobsOptions & Record<string, unknown>;
-    if (job.repeatJobKey || opts.repeat) unsupported(SCHEDULERS);
-  }
-
   /**
    * The Redis backend's MULTI: every node is added in order (roots first), each answering `[null, id]` or
    * `[null, errorCode]`; then each parent left with no pending children leaves waiting-children.
@@ -262,7 +260,6 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   async addFlow(
     entries: { jobData: JobJson; jobId: string; parentKeyOpts: ParentKeyOpts; prefix: string; queueName: string }[],
   ): Promise<[Error | null, string | number][]> {
-    for (const e of entries) this.assertPlainJob(e.jobData);
     const flow: FlowInsert = { parents: new Map(), attachmentFailed: new Set() };
     const results = entries.map((e): [Error | null, string | number] => {
       const backend = this.forQueue(e.queueName, e.prefix) as InMemoryQueueBackend;
@@ -274,43 +271,78 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return results;
   }
 
+  // ---------------------------------------------------------------- job schedulers (schedulers.ts)
+
+  /** A scheduler reports the iterations it adds and the pending ones it deletes as the store's events. */
+  private get schedulerHost(): SchedulerHost {
+    return {
+      added: (jobId) => this.reportAdded(jobId),
+      removed: (jobIds) => this.reportRemoved(jobIds, 'scheduler'),
+    };
+  }
+
+  /** A `pattern` scheduler's first run is recomputed on the store's clock (BullMQ computed it from Date.now()). */
   async addJobScheduler(
-    _id: string,
-    _next: number,
-    _data: string,
-    _templateOpts: JobsOptions,
-    _opts: RepeatableOptions,
+    id: string,
+    nextMillis: number,
+    templateData: string,
+    templateOpts: JobsOptions,
+    opts: RepeatableOptions,
+    delayedJobOpts: JobsOptions,
   ): Promise<[string, number]> {
-    return unsupported(SCHEDULERS);
+    let next = nextMillis;
+    if (opts.pattern) {
+      const now = this.store.clock.now();
+      const strategy = this.opts.settings?.repeatStrategy;
+      const runNow = await ranImmediately(strategy, nextMillis, delayedJobOpts, opts.name);
+      next = (await patternNextMillis(strategy, now, delayedJobOpts, opts.name, runNow)) ?? now;
+    }
+    return this.state.schedulers.add(this.schedulerHost, id, next, templateData, templateOpts, opts, delayedJobOpts);
   }
 
-  async updateJobSchedulerNextMillis(): Promise<string | null> {
-    return unsupported(SCHEDULERS);
+  /** The `endDate` check and a `pattern` scheduler's next run are redone on the store's clock (see patternNextMillis). */
+  async updateJobSchedulerNextMillis(
+    id: string,
+    nextMillis: number,
+    _templateData: string,
+    delayedJobOpts: JobSchedulerJobOptions,
+    producerId?: string,
+  ): Promise<string | null> {
+    const now = this.store.clock.now();
+    if (pastEndDate(delayedJobOpts, now)) return null;
+    let next = nextMillis;
+    if (delayedJobOpts.repeat?.pattern) {
+      const base = Math.max(now, this.state.schedulers.nextMillis(id) ?? 0);
+      const name = this.state.schedulers.data(id).name ?? '';
+      const computed = await patternNextMillis(this.opts.settings?.repeatStrategy, base, delayedJobOpts, name, false);
+      if (computed === undefined) return null;
+      next = computed;
+    }
+    return this.state.schedulers.update(this.schedulerHost, id, next, delayedJobOpts, producerId);
   }
 
-  async removeJobScheduler(): Promise<number> {
-    return unsupported(SCHEDULERS);
+  async removeJobScheduler(id: string): Promise<number> {
+    return this.state.schedulers.remove(this.schedulerHost, id);
   }
 
-  async getJobScheduler(): Promise<[any, string | null]> {
-    return unsupported(SCHEDULERS);
+  async getJobScheduler(id: string): Promise<[any, string | null]> {
+    return this.state.schedulers.get(id);
   }
 
-  async getJobSchedulerData(): Promise<Record<string, string>> {
-    return unsupported(SCHEDULERS);
+  async getJobSchedulerData(id: string): Promise<Record<string, string>> {
+    return this.state.schedulers.data(id);
   }
 
-  /** Read-only: no scheduler can exist here (creating one throws). */
-  async isJobScheduler(_id: string): Promise<boolean> {
-    return false;
+  async isJobScheduler(id: string): Promise<boolean> {
+    return this.state.schedulers.has(id);
   }
 
-  async getJobSchedulersRange(): Promise<string[]> {
-    return [];
+  async getJobSchedulersRange(start: number, end: number, asc: boolean): Promise<string[]> {
+    return this.state.schedulers.range(start, end, asc);
   }
 
   async getJobSchedulersCount(): Promise<number> {
-    return 0;
+    return this.state.schedulers.size;
   }
 
   // ---------------------------------------------------------------- worker transitions
@@ -373,6 +405,9 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   ): { result: NextJobData; finishedOn: number } {
     this.owned.delete(jobId);
     const done = this.state.finish(target, jobId, value, keep, token, this.fetchNextOptions(token, fetchNext), fieldsToUpdate);
+    // collectMetrics runs inside moveToFinished on Redis; nothing can interleave here either (all synchronous).
+    const maxDataPoints = this.opts.metrics?.maxDataPoints;
+    if (maxDataPoints) this.state.metrics.collect(target, maxDataPoints, done.finishedOn);
     for (const id of this.state.deduplication.takeNews().requeued) this.reportAdded(id);
     const result = this.holdForLimit(done.result);
     this.track(result, token);
@@ -446,9 +481,7 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   }
 
   async drain(delayed: boolean): Promise<void> {
-    const ids = [...this.state.idsInState('wait'), ...this.state.idsInState('prioritized'), ...(delayed ? this.state.idsInState('delayed') : [])];
-    this.state.drain(delayed);
-    this.reportRemoved(ids, 'drain');
+    this.reportRemoved(this.state.drain(delayed), 'drain');
   }
 
   /**
@@ -480,6 +513,7 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
 
   /** removeJob.lua: with `removeChildren`, the job's children (in any queue) go too. */
   async remove(jobId: string, removeChildren: boolean): Promise<number> {
+    this.state.schedulers.assertRemovable(jobId);
     const removed: RemovedJob[] = [];
     const result = this.state.flows.remove(jobId, removeChildren, removed);
     this.reportRemovedJobs(removed);
@@ -639,8 +673,9 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return this.state.flows.ignoredFailures(jobId);
   }
 
-  async getMetrics(): Promise<[string[], string[], number]> {
-    return unsupported('metrics');
+  /** getMetrics.lua; collected by the Worker's `metrics` option (metrics.ts). */
+  async getMetrics(type: 'completed' | 'failed', start = 0, end = -1): Promise<[string[], string[], number]> {
+    return this.state.metrics.get(type, start, end) as [string[], string[], number];
   }
 
   /** No connections exist, so there are no clients to list (Queue#getWorkers() is empty). */

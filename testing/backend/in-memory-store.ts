@@ -23,9 +23,10 @@ export interface StoreAddedJob {
 
 /**
  * How jobs were deleted on request through the queue API (`removed` event); `deduplicate`: a delayed job
- * replaced by an add with `deduplication: { replace: true }`.
+ * replaced by an add with `deduplication: { replace: true }`; `scheduler`: a job scheduler's pending iteration,
+ * replaced by upsertJobScheduler or deleted by removeJobScheduler.
  */
-export type StoreRemoval = 'remove' | 'drain' | 'clean' | 'obliterate' | 'deduplicate';
+export type StoreRemoval = 'remove' | 'drain' | 'clean' | 'obliterate' | 'deduplicate' | 'scheduler';
 
 export interface InMemoryStoreEvents {
   /** A stalled job was moved back to wait (by any worker's or the clock-driven stalled check). */

@@ -2,6 +2,8 @@ import { ErrorCode, type JobJson, type JobsOptions, type KeepJobs, type ParentKe
 import type { Clock, ClockTimer } from '../../src/ports/clock.js';
 import { Deduplication, deduplicateJob, finalizeDeduplication, releaseDeduplicationOnRemoval } from './deduplication.js';
 import { backendError } from './errors.js';
+import { QueueMetrics } from './metrics.js';
+import { JobSchedulers } from './schedulers.js';
 import { QueueFlows, type ChildLinks, type QueueLookup } from './flows.js';
 import { RateLimiterKey, assertLimitHasDuration, countTakenJob, rateLimitFor, rateLimitTtl, type LimiterOptions } from './rate-limit.js';
 import { SortedSet, rangeByIndex } from './sorted-set.js';
@@ -26,6 +28,8 @@ export interface StoredJob {
   returnvalue?: string;
   processedBy?: string;
   deferredFailure?: string;
+  /** The id of the job scheduler that produced the job (`rjk`). */
+  repeatJobKey?: string;
   lock?: { token: string; expiresAt: number };
   logs: string[];
   /** The parent's key (`<prefix>:<queue>:<id>`) and reference, for a child job (flows.ts). */
@@ -79,6 +83,10 @@ export class QueueState {
   readonly events: StreamEvent[] = [];
   readonly waiters = new Set<Waiter>();
   readonly eventWaiters = new Set<Waiter>();
+  /** The `repeat` sorted set and hashes (schedulers.ts). */
+  readonly schedulers = new JobSchedulers(this);
+  /** The `metrics:completed` / `metrics:failed` keys (metrics.ts). */
+  readonly metrics = new QueueMetrics();
   /** The `limiter` key (rate-limit.ts). */
   readonly limiter: RateLimiterKey;
   /** The `de:<id>` / `dn:<id>` keys (deduplication.ts). */
@@ -184,6 +192,7 @@ export class QueueState {
       returnvalue: job.returnvalue as string,
       processedBy: job.processedBy,
       deferredFailure: job.deferredFailure,
+      repeatJobKey: job.repeatJobKey,
       parentKey: job.parentKey,
       parent: structuredClone(job.parent),
       ...(job.opts.deduplication?.id !== undefined && {
@@ -219,7 +228,7 @@ export class QueueState {
    * storeAndEnqueueJob.lua: stores a new job, created at `timestamp`, and puts it in delayed, prioritized or wait
    * (or, `asParent`, in waiting-children as addParentJob.lua).
    */
-  storeAndEnqueue(json: Pick<JobJson, 'name' | 'data' | 'opts' | 'progress'>, id: string, timestamp: number, asParent = false): void {
+  storeAndEnqueue(json: Pick<JobJson, 'name' | 'data' | 'opts' | 'progress' | 'repeatJobKey'>, id: string, timestamp: number, asParent = false): void {
     const opts = structuredClone(json.opts ?? {});
     const job: StoredJob = {
       id,
@@ -233,6 +242,7 @@ export class QueueState {
       timestamp,
       delay: typeof opts.delay === 'number' && opts.delay > 0 ? opts.delay : 0,
       priority: opts.priority ?? 0,
+      repeatJobKey: json.repeatJobKey,
       logs: [],
     };
     this.jobs.set(id, job);
@@ -507,7 +517,7 @@ export class QueueState {
       if (!this.removeFromActive(jobId)) continue;
       job.lock = undefined;
       job.stalledCounter += 1;
-      if (job.stalledCounter > maxStalledCount) job.deferredFailure = STALLED_REASON;
+      if (job.stalledCounter > maxStalledCount && !this.schedulers.isRepeatable(job)) job.deferredFailure = STALLED_REASON;
       this.wait.push(jobId); // RPUSH: head of the line
       this.addEvent('event', 'waiting', 'jobId', jobId, 'prev', 'active');
       this.addEvent('event', 'stalled', 'jobId', jobId);
@@ -556,10 +566,13 @@ export class QueueState {
     this.jobs.delete(jobId);
   }
 
-  drain(delayed: boolean): void {
-    for (const id of [...this.wait, ...this.prioritized.members(), ...(delayed ? this.delayed.members() : [])]) {
-      this.removeJob(id);
-    }
+  /** drain.lua: returns the removed ids. A job scheduler's current iteration stays. */
+  drain(delayed: boolean): string[] {
+    const ids = [...this.wait, ...this.prioritized.members(), ...(delayed ? this.delayed.members() : [])].filter(
+      (id) => !this.schedulers.isCurrentIteration(this.jobs.get(id)!),
+    );
+    for (const id of ids) this.removeJob(id);
+    return ids;
   }
 
   /** Promotes one delayed job now (promote.lua). */
@@ -646,6 +659,7 @@ export class QueueState {
       if (limit > 0 && removed.length >= limit) break;
       const job = this.jobs.get(id);
       if (!job || this.lockHeld(job)) continue;
+      if (state !== 'completed' && state !== 'failed' && this.schedulers.isCurrentIteration(job)) continue;
       const at = job.finishedOn ?? job.timestamp;
       if (at > timestamp) continue;
       this.removeJob(id);
@@ -669,10 +683,12 @@ export class QueueState {
         return this.completed.members();
       case 'failed':
         return this.failed.members();
+      case 'repeat':
+        return this.schedulers.ids();
       case 'waiting-children':
         return this.flows.waitingChildren.members();
       default:
-        return []; // paused (legacy list), repeat: always empty here
+        return []; // paused (legacy list): always empty here
     }
   }
 
@@ -725,6 +741,8 @@ export class QueueState {
     this.failed.clear();
     this.stalled.clear();
     this.meta.clear();
+    this.schedulers.clear();
+    this.metrics.clear();
     this.events.length = 0;
     this.idCounter = 0;
     this.stalledCheckUntil = 0;
