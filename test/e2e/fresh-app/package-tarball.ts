@@ -16,7 +16,7 @@ const TSC = join(REPO_ROOT, 'node_modules/.bin/tsc');
 const PACK_INPUTS = ['src', 'testing', 'package.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json'];
 const CACHE_PREFIX = 'aq-package-tarball-';
 /** A lock older than this is taken to be left by a killed run. */
-const STALE_LOCK_MS = 5 * 60_000;
+const STALE_LOCK_MS = 3 * 60_000;
 
 /** Builds `packageRoot` into `<root>/package/dist` and packs it into `root`; returns the tarball's path. */
 export async function packPackage(root: string, log: (line: string) => void, packageRoot = REPO_ROOT): Promise<string> {
