@@ -78,9 +78,10 @@ describe.each(NEST_VERSION_VARIANTS)('$label: a fresh app from the packed tarbal
     }, 180_000);
   });
 
-  it('passes a Test.createTestingModule test with AtomicQueuesTestingModule (node --test)', async () => {
+  it('passes a Test.createTestingModule test with AtomicQueuesTestingModule, and the property tools (node --test)', async () => {
     const result = await runAppTestingModuleTest(app);
     expect(result.code, result.output).toBe(0);
-    expect(result.output).toMatch(/ℹ pass 1\b/);
+    expect(result.output).toMatch(/ℹ pass 2\b/);
+    expect(result.output).toMatch(/ℹ fail 0\b/);
   }, 150_000);
 });

@@ -62,3 +62,15 @@ test('orders of several entities run validate → pay → reserve → ship, in o
     await moduleRef.close();
   }
 });
+
+test('the property tools run on this NestJS: generated streams on createTestingModuleSystem (loaded with import())', async () => {
+  // `/testing/property` waits for fast-check at load time (top-level await): a CommonJS file imports it.
+  const { assertAtomicQueueGuarantees, atomicQueueGuaranteesProperty, createTestingModuleSystem } = await import('@nestjs/atomic-queues/testing/property');
+  await assertAtomicQueueGuarantees(
+    atomicQueueGuaranteesProperty((scenario) => createTestingModuleSystem(scenario), {
+      streams: { entities: 2, jobsPerEntity: 3, failures: 1, crashes: 1 },
+      teardown: (system) => (system as Awaited<ReturnType<typeof createTestingModuleSystem>>).close(),
+    }),
+    { numRuns: 5 },
+  );
+});

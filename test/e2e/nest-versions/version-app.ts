@@ -15,7 +15,7 @@ const GLUE_DIR = join(REPO_ROOT, 'scripts/nest-versions/app');
 /** The README subsection whose first code block holds the install lines of a NestJS 11 (CommonJS) app. */
 export const NEST11_README_HEADING = '### NestJS 11 and CommonJS apps';
 const NEST_PACKAGES = ['@nestjs/common', '@nestjs/core', '@nestjs/cqrs', '@nestjs/platform-express', '@nestjs/testing'];
-const INSTALLED_NAMES = ['@nestjs/atomic-queues', ...NEST_PACKAGES, 'bullmq', 'ioredis', 'ioredis-mock', 'reflect-metadata', 'rxjs'];
+const INSTALLED_NAMES = ['@nestjs/atomic-queues', ...NEST_PACKAGES, 'bullmq', 'ioredis', 'ioredis-mock', 'fast-check', 'reflect-metadata', 'rxjs'];
 
 export interface NestVersionVariant {
   label: string;
@@ -62,11 +62,9 @@ export interface VersionApp {
   remove(): void;
 }
 
-/** The install lines for a variant: the README's, the tarball in place of the name, then what the example and its tests need. */
+/** The install lines for a variant: the README's, the tarball in place of the name, then what the example and the app's tests need. */
 export function installLines(variant: NestVersionVariant, readme: string, tarball: string): string[][] {
-  const lines = extractInstallCommands(readme, variant.readmeHeading, `README.md "${variant.readmeHeading}"`).filter(
-    (args) => !args.includes('fast-check'),
-  );
+  const lines = extractInstallCommands(readme, variant.readmeHeading, `README.md "${variant.readmeHeading}"`);
   if (!lines[0]?.includes('@nestjs/atomic-queues')) {
     throw new Error(`README.md "${variant.readmeHeading}": the first install line "npm ${lines[0]?.join(' ')}" does not install @nestjs/atomic-queues`);
   }
@@ -74,7 +72,7 @@ export function installLines(variant: NestVersionVariant, readme: string, tarbal
   const pin = (name: string) => `${name}@^${variant.nestMajor}.0.0`;
   const missing = (names: string[]) => names.filter((name) => !named.has(name.replace(/(.)@[^/]*$/, '$1')));
   const runtime = missing([pin('@nestjs/cqrs'), pin('@nestjs/platform-express')]);
-  const dev = missing([pin('@nestjs/testing'), 'ioredis-mock', '@types/node@^20.19.0']);
+  const dev = missing([pin('@nestjs/testing'), 'ioredis-mock', 'fast-check', '@types/node@^20.19.0']);
   return [
     lines[0].map((arg) => (arg === '@nestjs/atomic-queues' ? tarball : arg)),
     ...lines.slice(1),
