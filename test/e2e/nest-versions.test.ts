@@ -2,7 +2,8 @@
 // tarball with the README's install lines (NestJS 11 as a CommonJS app that loads the ESM package through
 // Node's require(esm), NestJS 12 as an ESM app) compiles the order-processing example unchanged, runs its flow
 // on a real redis-server (two nodes, every order FIFO through its four steps, the history checkers green) and
-// passes a Test.createTestingModule test with AtomicQueuesTestingModule. Slow (two npm installs): 1–3 min.
+// passes a Test.createTestingModule test with AtomicQueuesTestingModule plus a run of the property tools.
+// Slow (two npm installs, two compiles): about 2.5 min on a quiet machine, more when the cores are shared.
 // How the apps are built: test/e2e/nest-versions/version-app.ts; the glue: scripts/nest-versions/app/.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
