@@ -1,5 +1,6 @@
 import { Queue, QueueKeys, RedisQueueBackend, Worker, createRedisBackend, type Processor } from 'bullmq';
 import type { AtomicQueuesRedisConfig } from '../config/atomic-queues-config.js';
+import { AtomicQueuesError } from '../errors.js';
 import type { JobWaiter } from '../engine/job-waiter.js';
 import { withJobWaiter } from '../engine/worker-backend.js';
 import type { DriverQueueOptions, DriverWorkerOptions, QueueDriver } from '../ports/queue-driver.js';
@@ -24,6 +25,8 @@ export class RedisQueueDriver implements QueueDriver {
   private workerConnection?: RedisClient;
   /** Owns nothing but the RedisConnection wrapper of the shared worker connection. */
   private root?: RedisQueueBackend;
+  /** Set by close(): a late caller (a worker's re-check finishing after shutdown) must not open a new connection nobody closes. */
+  private closed = false;
 
   constructor(
     private readonly redis: Readonly<AtomicQueuesRedisConfig>,
@@ -42,6 +45,7 @@ export class RedisQueueDriver implements QueueDriver {
   }
 
   createWorker(name: string, processor: Processor, options: DriverWorkerOptions, waiter?: JobWaiter): Worker {
+    this.assertOpen(`a worker for ${name}`);
     if (!this.workerConnection) {
       this.workerConnection = createRedisClient(this.redis, { maxRetriesPerRequest: null, connectionName: this.connectionName('workers') });
       this.watch?.watch(this.workerConnection, 'workers');
@@ -67,6 +71,7 @@ export class RedisQueueDriver implements QueueDriver {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const conns = [this.queueConnection, this.workerConnection].filter((c): c is RedisClient => c !== undefined);
     this.queueConnection = this.workerConnection = undefined;
     this.root = undefined;
@@ -75,11 +80,16 @@ export class RedisQueueDriver implements QueueDriver {
   }
 
   private queues(): RedisClient {
+    this.assertOpen('a queue command');
     if (!this.queueConnection) {
       this.queueConnection = createRedisClient(this.redis, { connectionName: this.connectionName('queues') });
       this.watch?.watch(this.queueConnection, 'queues');
     }
     return this.queueConnection;
+  }
+
+  private assertOpen(what: string): void {
+    if (this.closed) throw new AtomicQueuesError(`the queue driver is closed (the module has shut down): ${what} cannot open a Redis connection`);
   }
 
   private connectionName(kind: 'queues' | 'workers'): string {

@@ -9,6 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkHistory, formatHistoryCheck, readEnqueueLog, readJsonlHistory } from '@nestjs/atomic-queues/testing';
+import { Redis } from 'ioredis';
 import { startApp, type RunningApp } from './order-processing/bootstrap.js';
 import { loadAppConfig } from './order-processing/config.js';
 import type { OrderView } from './order-processing/orders/order-store.js';
@@ -100,8 +101,10 @@ main().then(
     process.exitCode = result.problems.length ? 1 : 0;
     setTimeout(() => {
       const handles = (process as unknown as { _getActiveHandles(): object[] })._getActiveHandles().map((h) => describeHandle(h));
-      console.log(`@@alive ${EXIT_GRACE_MS} ms after the apps closed, held by: ${handles.join(', ')}`);
-      process.exit(1);
+      void redisClientNames().then((clients) => {
+        console.log(`@@alive ${EXIT_GRACE_MS} ms after the apps closed, held by: ${handles.join(', ')}; Redis clients still connected: ${clients}`);
+        process.exit(1);
+      });
     }, EXIT_GRACE_MS).unref();
   },
   (err: unknown) => {
@@ -116,4 +119,21 @@ function describeHandle(handle: object): string {
   if (socket.remoteAddress) return `${name} to ${socket.remoteAddress}:${socket.remotePort}`;
   if (socket.localPort) return `${name} on :${socket.localPort}`;
   return name;
+}
+
+/** `name (last command)` of every other client connected to $REDIS_URL: which connection was left open. */
+async function redisClientNames(): Promise<string> {
+  const probe = new Redis(process.env.REDIS_URL!, { connectionName: 'flow-probe', maxRetriesPerRequest: 1 });
+  try {
+    const list = (await probe.call('CLIENT', 'LIST')) as string;
+    return list
+      .split('\n')
+      .filter((line) => line && !line.includes(' name=flow-probe '))
+      .map((line) => `${/ name=(\S*)/.exec(line)?.[1] || '(unnamed)'} (${/ cmd=(\S*)/.exec(line)?.[1]})`)
+      .join(', ');
+  } catch (err) {
+    return `unknown (${String(err)})`;
+  } finally {
+    probe.disconnect();
+  }
 }
