@@ -33,6 +33,20 @@ export function isMissingPackageError(err: unknown, packageName: string): boolea
 }
 
 /**
+ * Loads a CommonJS optional peer dependency synchronously through `load` (a literal `() => require('pkg')`);
+ * when the package is not installed, throws {@link MissingPeerDependencyError}. Synchronous on purpose: an
+ * entry point without top-level await can be `require()`d by a CommonJS app (Node's require(esm)).
+ */
+export function requirePeerDependency<T>(packageName: string, entryPoint: string, purpose: string, load: () => T, kind: PeerDependencyKind = 'dev'): T {
+  try {
+    return load();
+  } catch (err) {
+    if (isMissingPackageError(err, packageName)) throw new MissingPeerDependencyError(packageName, entryPoint, purpose, err, kind);
+    throw err;
+  }
+}
+
+/**
  * Loads an optional peer dependency through `importer` (a literal `() => import('pkg')`, so bundlers still see
  * it); when the package is not installed, throws {@link MissingPeerDependencyError} instead of Node's bare
  * ERR_MODULE_NOT_FOUND. Other failures are rethrown unchanged.

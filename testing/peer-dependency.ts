@@ -1,3 +1,3 @@
-// The optional-peer loader lives in src (the health indicator and telemetry load their peers with it); the testing entry
-// points use the same one.
-export { MissingPeerDependencyError, importPeerDependency, isMissingPackageError } from '../src/peer-dependency.js';
+// The optional-peer loaders live in src (the health indicator and telemetry load their peers with them); the testing
+// entry points use the same ones.
+export { MissingPeerDependencyError, importPeerDependency, isMissingPackageError, requirePeerDependency } from '../src/peer-dependency.js';

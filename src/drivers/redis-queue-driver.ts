@@ -1,5 +1,6 @@
 import { Queue, QueueKeys, RedisQueueBackend, Worker, createRedisBackend, type BackendFactory, type Processor } from 'bullmq';
 import type { AtomicQueuesRedisConfig } from '../config/atomic-queues-config.js';
+import { AtomicQueuesError } from '../errors.js';
 import type { JobWaiter } from '../engine/job-waiter.js';
 import { withJobWaiter } from '../engine/worker-backend.js';
 import type { DriverQueueOptions, DriverWorkerOptions, QueueDriver } from '../ports/queue-driver.js';
@@ -28,6 +29,8 @@ export class RedisQueueDriver implements QueueDriver {
   /** Own nothing but the RedisConnection wrappers of the shared connections (version read, scripts loaded). */
   private queueRoot?: RedisQueueBackend;
   private workerRoot?: RedisQueueBackend;
+  /** Set by close(): a late caller (a worker's re-check finishing after shutdown) must not open a new connection nobody closes. */
+  private closed = false;
 
   constructor(
     private readonly redis: Readonly<AtomicQueuesRedisConfig>,
@@ -48,6 +51,7 @@ export class RedisQueueDriver implements QueueDriver {
   }
 
   createWorker(name: string, processor: Processor, options: DriverWorkerOptions, waiter?: JobWaiter): Worker {
+    this.assertOpen(`a worker for ${name}`);
     if (!this.workerConnection) {
       this.workerConnection = createRedisClient(this.redis, { maxRetriesPerRequest: null, connectionName: this.connectionName('workers') });
       coalesceWrites(this.workerConnection);
@@ -66,6 +70,7 @@ export class RedisQueueDriver implements QueueDriver {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const conns = [this.queueConnection, this.workerConnection].filter((c): c is RedisClient => c !== undefined);
     this.queueConnection = this.workerConnection = undefined;
     this.queueRoot = this.workerRoot = undefined;
@@ -74,12 +79,17 @@ export class RedisQueueDriver implements QueueDriver {
   }
 
   private queues(): RedisClient {
+    this.assertOpen('a queue command');
     if (!this.queueConnection) {
       this.queueConnection = createRedisClient(this.redis, { connectionName: this.connectionName('queues') });
       coalesceWrites(this.queueConnection);
       this.watch?.watch(this.queueConnection, 'queues');
     }
     return this.queueConnection;
+  }
+
+  private assertOpen(what: string): void {
+    if (this.closed) throw new AtomicQueuesError(`the queue driver is closed (the module has shut down): ${what} cannot open a Redis connection`);
   }
 
   private connectionName(kind: 'queues' | 'workers'): string {

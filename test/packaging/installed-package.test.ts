@@ -42,6 +42,20 @@ function healthModule(): { ok: boolean; error?: string; message?: string; import
   return JSON.parse(child.stdout);
 }
 
+/** The same from a CommonJS script: `require()` of the ESM entry points (Node >= 20.19 loads ESM synchronously). */
+function requireEach(specifiers: string[]): ReturnType<typeof importEach> {
+  const code = `
+    const out = {};
+    for (const spec of ${JSON.stringify(specifiers)}) {
+      try { out[spec] = { ok: true, exports: Object.keys(require(spec)) }; }
+      catch (e) { out[spec] = { ok: false, error: e.name, code: e.code, message: e.message }; }
+    }
+    process.stdout.write(JSON.stringify(out));`;
+  const child = spawnSync(process.execPath, ['--input-type=commonjs', '-e', code], { cwd: project, encoding: 'utf8', timeout: 60_000 });
+  if (child.status !== 0) throw new Error(`node exited with ${child.status}: ${child.stderr}`);
+  return JSON.parse(child.stdout);
+}
+
 describe('the built package without its optional peer dependencies (plain node, dist/)', () => {
   beforeAll(() => {
     // `npm test` builds dist/ once before vitest starts.
@@ -76,6 +90,10 @@ describe('the built package without its optional peer dependencies (plain node, 
       message:
         "@nestjs/atomic-queues/testing needs the package 'ioredis-mock' (the in-memory Redis of the testing module; install it as a dev dependency), which is not installed. Install it: npm install -D ioredis-mock",
     });
+    // A CommonJS app (NestJS 11) gets the same: the entry points have no top-level await, so require() loads them.
+    const required = requireEach(['@nestjs/atomic-queues', '@nestjs/atomic-queues/testing']);
+    expect(required['@nestjs/atomic-queues']).toMatchObject({ ok: true, exports: expect.arrayContaining(['AtomicQueuesModule', 'QueueManagerService']) });
+    expect(required['@nestjs/atomic-queues/testing']).toMatchObject({ ok: false, error: 'MissingPeerDependencyError', message: out['@nestjs/atomic-queues/testing'].message });
   });
 
   it('with ioredis-mock but without fast-check: /testing works, /testing/property fails naming fast-check', () => {
@@ -83,6 +101,7 @@ describe('the built package without its optional peer dependencies (plain node, 
     const out = importEach(['@nestjs/atomic-queues/testing', '@nestjs/atomic-queues/testing/property']);
     expect(out['@nestjs/atomic-queues/testing'].ok).toBe(true);
     expect(out['@nestjs/atomic-queues/testing'].exports).toContain('AtomicQueuesTestingModule');
+    expect(requireEach(['@nestjs/atomic-queues/testing'])['@nestjs/atomic-queues/testing'].exports).toEqual(out['@nestjs/atomic-queues/testing'].exports);
     expect(out['@nestjs/atomic-queues/testing/property']).toMatchObject({
       ok: false,
       error: 'MissingPeerDependencyError',

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { MissingPeerDependencyError, importPeerDependency, isMissingPackageError } from '../../src/peer-dependency.js';
+import { MissingPeerDependencyError, importPeerDependency, isMissingPackageError, requirePeerDependency } from '../../src/peer-dependency.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -20,9 +21,9 @@ function importGraph(entry: string): { files: string[]; packages: Map<string, st
       if (spec.startsWith('.')) visit(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
       else packages.set(spec, [...(packages.get(spec) ?? []), relative(root, file)]);
     }
-    // Dynamic imports load too.
-    for (const m of source.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) {
-      packages.set(m[1], [...(packages.get(m[1]) ?? []), `${relative(root, file)} (dynamic)`]);
+    // Dynamic imports and require() load too.
+    for (const m of source.matchAll(/\b(import|require)\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+      packages.set(m[2], [...(packages.get(m[2]) ?? []), `${relative(root, file)} (${m[1] === 'import' ? 'dynamic' : 'require'})`]);
     }
   };
   visit(entry);
@@ -35,7 +36,7 @@ describe('optional peer dependencies of the entry points', () => {
     expect(testing.files).not.toContain('testing/property/fast-check.ts');
     expect(testing.packages.has('fast-check')).toBe(false);
     // ioredis-mock is loaded in exactly one place, the loader that reports it missing.
-    expect(testing.packages.get('ioredis-mock')).toEqual(['testing/redis-mock/ioredis-mock.ts (dynamic)']);
+    expect(testing.packages.get('ioredis-mock')).toEqual(['testing/redis-mock/ioredis-mock.ts (require)']);
 
     const property = importGraph(join(root, 'testing/property/index.ts'));
     expect(property.packages.get('fast-check')).toEqual(['testing/property/fast-check.ts (dynamic)']);
@@ -75,6 +76,26 @@ describe('optional peer dependencies of the entry points', () => {
     );
     expect((err as MissingPeerDependencyError).installCommand).toBe('npm install -D h1-no-such-package');
     expect((err as Error & { cause?: unknown }).cause).toBeInstanceOf(Error);
+  });
+
+  it('the synchronous loader (require) reports a missing package the same way, and rethrows other failures', () => {
+    const require = createRequire(import.meta.url);
+    let err: unknown;
+    try {
+      requirePeerDependency('h1-no-such-package', '@nestjs/atomic-queues/testing', 'for this test', () => require(['h1-no-such-package'][0]));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(MissingPeerDependencyError);
+    expect((err as Error).message).toBe(
+      "@nestjs/atomic-queues/testing needs the package 'h1-no-such-package' (for this test), which is not installed. Install it: npm install -D h1-no-such-package",
+    );
+    const boom = new Error('boom');
+    expect(() =>
+      requirePeerDependency('ioredis-mock', 'x', 'y', () => {
+        throw boom;
+      }),
+    ).toThrow(boom);
   });
 
   it('other failures are not reported as a missing package (a missing dependency OF the package, a throwing module)', async () => {

@@ -45,10 +45,10 @@ export interface TestingModuleSystem extends AtomicQueueSystem {
  */
 export async function createTestingModuleSystem(scenario: JobStreamScenario, options: TestingModuleSystemOptions = {}): Promise<TestingModuleSystem> {
   const jobName = options.jobName ?? 'stream-job';
-  const app = await NestFactory.createApplicationContext(
-    { imports: [AtomicQueuesTestingModule.forRoot({ ...(options.config ?? PROPERTY_MODULE_CONFIG), clock: 'test' })] },
-    { logger: options.logger ?? false },
-  );
+  // The testing module itself is the root (NestJS 11 wants a module there, not a bare `{ imports }` object).
+  const app = await NestFactory.createApplicationContext(AtomicQueuesTestingModule.forRoot({ ...(options.config ?? PROPERTY_MODULE_CONFIG), clock: 'test' }), {
+    logger: options.logger ?? false,
+  });
   const queues = app.get(QueueManagerService);
   const workers = app.get(WorkerManagerService);
   const harness = app.get(AtomicQueuesTestHarness);

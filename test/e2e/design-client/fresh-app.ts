@@ -2,19 +2,19 @@
 // app in a temp dir, the README's install lines (the design's when the README has none), the design's snippets
 // written VERBATIM (only the glue a user must add beside them: missing imports, the commands, a module listing the
 // providers, a main.ts), compiled with this project's TypeScript.
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { extractInstallCommands, extractSnippet } from './snippets.js';
-import { cleanEnv, run, runOk, type RunResult } from './process.js';
+import { compileApp, createAppDir, formatVersions, installedVersions, invalidPeers, npmInApp, type PeerProblem } from '../fresh-app/app-dir.js';
+import { packedTarball, REPO_ROOT } from '../fresh-app/package-tarball.js';
+import { cleanEnv, run, type RunResult } from '../fresh-app/process.js';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export { REPO_ROOT };
 /** The design document, vendored from ../shared/design/ so a clean clone has it (design-client.test.ts compares them). */
 export const DESIGN_PATH = process.env.AQ_DESIGN_PATH ?? join(REPO_ROOT, 'docs/design/atomic-queues-design.md');
 /** The glue files (a user's own code beside the snippets). */
 const GLUE_DIR = join(REPO_ROOT, 'scripts/design-client/app');
-const TSC = join(REPO_ROOT, 'node_modules/.bin/tsc');
 
 /**
  * Each snippet becomes one source file, byte for byte, after the imports it uses but does not write (a user adds
@@ -101,8 +101,12 @@ const APP_TSCONFIG = {
   include: ['src'],
 };
 
+const INSTALLED_NAMES = ['@nestjs/atomic-queues', '@nestjs/common', '@nestjs/core', '@nestjs/cqrs', '@nestjs/config', '@nestjs/testing', 'bullmq', 'ioredis', 'ioredis-mock'];
+
+export type { PeerProblem };
+
 export interface FreshApp {
-  /** Temp dir holding the tarball (`package/`, `*.tgz`) and the app (`app/`). */
+  /** Temp dir holding the app (`app/`). */
   root: string;
   dir: string;
   tarball: string;
@@ -127,20 +131,6 @@ export interface FreshAppOptions {
   log?: (line: string) => void;
 }
 
-/** Builds the package into a staging copy (never touching ./dist, which other tests read) and packs it. */
-export async function packPackage(root: string, log: (line: string) => void, packageRoot = REPO_ROOT): Promise<string> {
-  const staging = join(root, 'package');
-  mkdirSync(staging, { recursive: true });
-  copyFileSync(join(packageRoot, 'package.json'), join(staging, 'package.json'));
-  copyFileSync(join(packageRoot, 'README.md'), join(staging, 'README.md'));
-  const build = await runOk(TSC, ['-p', 'tsconfig.build.json', '--outDir', join(staging, 'dist')], { cwd: packageRoot, timeoutMs: 180_000 });
-  log(`built the package from ${packageRoot} (${build.ms} ms)`);
-  const pack = await runOk('npm', ['pack', '--json', '--pack-destination', root], { cwd: staging, timeoutMs: 120_000 });
-  const [{ filename }] = JSON.parse(pack.stdout) as Array<{ filename: string }>;
-  log(`packed ${filename} (${pack.ms} ms)`);
-  return join(root, filename);
-}
-
 export async function createFreshApp(options: FreshAppOptions = {}): Promise<FreshApp> {
   const logLines: string[] = [];
   const log = (line: string) => {
@@ -156,14 +146,14 @@ export async function createFreshApp(options: FreshAppOptions = {}): Promise<Fre
     // Read everything from the design first: a missing heading fails before any install.
     const snippets = SNIPPET_FILES.map((s) => ({ ...s, code: extractSnippet(design, s.heading, designPath) }));
     const fragments = FRAGMENT_FILES.map((s) => ({ ...s, code: extractSnippet(design, s.heading, designPath) }));
-    const tarball = await packPackage(root, log, options.packageRoot ?? process.env.AQ_DESIGN_CLIENT_PACKAGE ?? REPO_ROOT);
+    const packageRoot = options.packageRoot ?? process.env.AQ_DESIGN_CLIENT_PACKAGE ?? REPO_ROOT;
+    const tarball = await packedTarball(log, packageRoot);
     const dir = join(root, 'app');
-    mkdirSync(join(dir, 'src'), { recursive: true });
-    writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: 'design-client', private: true, type: 'module' }, null, 2)}\n`);
+    createAppDir(dir, { name: 'design-client', private: true, type: 'module' });
 
     // The install lines of the README in the tarball (what a user reads on npm), else the design's; the tarball
     // in place of the registry name; then what they leave out.
-    const readme = readFileSync(join(root, 'package', 'README.md'), 'utf8');
+    const readme = readFileSync(join(packageRoot, 'README.md'), 'utf8');
     const fromReadme = /^## Installation\s*$/m.test(readme);
     const installSource = fromReadme ? 'README.md (in the tarball)' : designPath;
     const lines = extractInstallCommands(fromReadme ? readme : design, '## Installation', installSource).filter(
@@ -180,12 +170,7 @@ export async function createFreshApp(options: FreshAppOptions = {}): Promise<Fre
       ...(missing(SNIPPET_PACKAGES).length ? [['install', ...missing(SNIPPET_PACKAGES)]] : []),
       ...(missing(TEST_PACKAGES).length ? [['install', '--save-dev', ...missing(TEST_PACKAGES)]] : []),
     ];
-    // --prefer-offline: reruns take packages from npm's cache (~/.npm) without asking the registry again.
-    const npmFlags = ['--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'];
-    const npm = async (args: string[]) => {
-      const result = await runOk('npm', [...args, ...npmFlags], { cwd: dir, env: cleanEnv(), timeoutMs: 600_000 });
-      log(`npm ${args.join(' ')} (${result.ms} ms)`);
-    };
+    const npm = (args: string[]) => npmInApp(dir, args, log);
     log(`install lines from ${installSource}`);
     await npm(installs[0]);
     // npm lets an unpinned line install a peer outside the package's range (it reports it only in `npm ls`, and
@@ -196,7 +181,7 @@ export async function createFreshApp(options: FreshAppOptions = {}): Promise<Fre
       installs.splice(1, 0, ['install', ...peerProblems.map((p) => `${p.name}@${p.range}`)]);
     }
     for (const args of installs.slice(1)) await npm(args);
-    log(`installed: ${installedVersions(dir)}`);
+    log(`installed: ${formatVersions(installedVersions(dir, INSTALLED_NAMES))}`);
 
     for (const s of snippets) {
       const glue = s.missingImports.length ? `${s.missingImports.join('\n')}\n` : '';
@@ -204,47 +189,12 @@ export async function createFreshApp(options: FreshAppOptions = {}): Promise<Fre
     }
     for (const f of fragments) writeFileSync(join(dir, 'src', f.file), `${FRAGMENT_SCOPE}${f.code}}\n`);
     for (const file of readdirSync(GLUE_DIR)) copyFileSync(join(GLUE_DIR, file), join(dir, 'src', file));
-    writeFileSync(join(dir, 'tsconfig.json'), `${JSON.stringify(APP_TSCONFIG, null, 2)}\n`);
-
-    const compile = await run(TSC, ['-p', 'tsconfig.json'], { cwd: dir, timeoutMs: 180_000 });
-    log(`tsc: exit ${compile.code} (${compile.ms} ms)${compile.output ? `\n${compile.output}` : ''}`);
+    const compile = await compileApp(dir, APP_TSCONFIG, log);
     return { root, dir, tarball, installSource, installs, peerProblems, compile, log: logLines, remove };
   } catch (err) {
     remove();
     throw err;
   }
-}
-
-export interface PeerProblem {
-  name: string;
-  version: string;
-  /** The package's peerDependencies range. */
-  range: string;
-}
-
-/** Top-level packages `npm ls` calls invalid against @nestjs/atomic-queues' peer ranges. */
-async function invalidPeers(dir: string): Promise<PeerProblem[]> {
-  const ls = await run('npm', ['ls', '--all', '--json'], { cwd: dir, env: cleanEnv(), timeoutMs: 120_000 });
-  const { problems = [] } = JSON.parse(ls.stdout) as { problems?: string[] };
-  const pkg = JSON.parse(readFileSync(join(dir, 'node_modules/@nestjs/atomic-queues/package.json'), 'utf8')) as { peerDependencies: Record<string, string> };
-  return problems.flatMap((problem) => {
-    const m = /^invalid: (@?[^@\s]+)@(\S+) /.exec(problem);
-    const range = m ? pkg.peerDependencies[m[1]] : undefined;
-    return m && range ? [{ name: m[1], version: m[2], range }] : [];
-  });
-}
-
-function installedVersions(dir: string): string {
-  const names = ['@nestjs/atomic-queues', '@nestjs/common', '@nestjs/core', '@nestjs/cqrs', '@nestjs/config', '@nestjs/testing', 'bullmq', 'ioredis', 'ioredis-mock'];
-  return names
-    .map((name) => {
-      try {
-        return `${name}@${(JSON.parse(readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version}`;
-      } catch {
-        return `${name} (missing)`;
-      }
-    })
-    .join(' ');
 }
 
 /** The app's own test (the testing-module equivalent), run with node:test on the compiled output. */

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRedisServer } from '../../../testing/redis-server.js';
 import { checkOrderExecutions, makeOrders, type OrderExecution, type PlacedOrder } from '../../../scripts/design-client/app/order-checks.js';
-import { cleanEnv } from './process.js';
+import { cleanEnv } from '../fresh-app/process.js';
 
 export interface NodeRun {
   label: string;
