@@ -27,7 +27,9 @@ import { setBackgroundInterval, setBackgroundTimeout } from '../clock/test-clock
 import { unsupported } from './errors.js';
 import type { InMemoryQueueStore, StoreRemoval } from './in-memory-store.js';
 import type { FetchOptions, NextJobData, QueueState } from './queue-state.js';
+import { answerLikeRoundTrips } from './round-trip.js';
 import { rangeByIndex } from './sorted-set.js';
+import { startClockStalledCheck } from './stalled-check.js';
 
 const FLOWS = 'flows (parent/child jobs)';
 const SCHEDULERS = 'job schedulers / repeatable jobs';
@@ -49,6 +51,8 @@ type BackendOptions = QueueBaseOptions<unknown> & KeyPrefixOptions & {
 export interface InMemoryBackendRole {
   /** Built for a Worker: renews its locks and runs stalled checks on the store's clock. */
   worker: boolean;
+  /** The BullMQ object that built this backend (its Worker's stalled check runs on the clock). */
+  owner?: unknown;
 }
 
 /**
@@ -73,6 +77,8 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   private readonly timers: ClockTimer[] = [];
   private blockingDisconnected = false;
   private readonly blocked = new Set<(err: Error) => void>();
+  /** This backend's named connections in the store's client list (a Worker's blocking one; a QueueEvents' after setName). */
+  private readonly connections: number[] = [];
 
   constructor(
     readonly store: InMemoryQueueStore,
@@ -84,7 +90,12 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     super();
     this.queueKeys = new QueueKeys(opts.prefix ?? 'bull');
     this.state = store.queue(this.qualifiedName);
-    if (role.worker && ownsConnection) this.startWorkerTimers();
+    if (role.worker && ownsConnection) {
+      // BullMQ names a Worker's blocking connection `<prefix>:<base64 name>[:w:<worker name>]` (createBlockingConnection).
+      this.connections.push(store.clients.connect(this.clientName(opts.name ? `:w:${opts.name}` : '')));
+      this.startWorkerTimers();
+    }
+    answerLikeRoundTrips(this, InMemoryQueueBackend.prototype);
   }
 
   // ---------------------------------------------------------------- identity & lifecycle
@@ -124,6 +135,7 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     if (!this.ownsConnection) return Promise.resolve();
     if (!this.closing) {
       for (const t of this.timers.splice(0)) this.store.clock.clear(t);
+      for (const id of this.connections.splice(0)) this.store.clients.disconnect(id);
       this.interruptBlocking();
       this.closing = Promise.resolve().then(() => {
         this.emit('close');
@@ -136,8 +148,11 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     this.interruptBlocking();
   }
 
-  /** Connection names are a Redis concept; this backend has no connection to name. */
-  async setName(_name: string): Promise<void> {}
+  /** CLIENT SETNAME: names this backend's connection in the store's client list (QueueEvents: `…:qe`). */
+  async setName(name: string): Promise<void> {
+    if (this.closing || !this.ownsConnection) return;
+    this.connections.push(this.store.clients.connect(name));
+  }
 
   async disconnectBlocking(_wait?: boolean): Promise<void> {
     this.blockingDisconnected = true;
@@ -162,9 +177,8 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
       );
     }
     if (!this.opts.skipStalledCheck) {
-      this.timers.push(
-        setBackgroundInterval(clock, () => void this.moveStalledJobsToWait(), this.opts.stalledInterval ?? 30_000, `stalled check ${this.name}`),
-      );
+      const timer = startClockStalledCheck(clock, this.role.owner, this.opts.stalledInterval ?? 30_000, `stalled check ${this.name}`);
+      if (timer) this.timers.push(timer);
     }
   }
 
@@ -564,9 +578,9 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return unsupported('metrics');
   }
 
-  /** No connections exist, so there are no clients to list (Queue#getWorkers() is empty). */
+  /** CLIENT LIST of the store (one "node"): the named connections of live Workers and QueueEvents. */
   async getClientList(): Promise<string[]> {
-    return [];
+    return [this.store.clients.format()];
   }
 
   async paginate(): Promise<never> {
