@@ -479,8 +479,10 @@ export class QueueState {
     const job = this.jobs.get(jobId);
     if (job && this.lockHeld(job)) return 0;
     if (job) {
+      // removeJobFromAnyState.lua names the state the job left ('wait' for a waiting job).
+      const state = this.stateOf(jobId);
       this.removeJob(jobId);
-      this.addEvent('event', 'removed', 'jobId', jobId, 'prev', 'unknown');
+      this.addEvent('event', 'removed', 'jobId', jobId, 'prev', state === 'waiting' ? 'wait' : state);
     }
     return 1;
   }
