@@ -95,7 +95,7 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
       this.connections.push(store.clients.connect(this.clientName(opts.name ? `:w:${opts.name}` : '')));
       this.startWorkerTimers();
     }
-    answerLikeRoundTrips(this, InMemoryQueueBackend.prototype);
+    answerLikeRoundTrips(this, EventEmitter.prototype);
   }
 
   // ---------------------------------------------------------------- identity & lifecycle

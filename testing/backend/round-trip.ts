@@ -1,12 +1,4 @@
-const realSetImmediate = globalThis.setImmediate;
-
-/**
- * One network round trip's worth of waiting: the caller resumes on a later macrotask turn (the real
- * `setImmediate`, so fake timers and the TestClock never hold it back), as it would when a Redis reply arrives.
- */
-export function roundTrip(): Promise<void> {
-  return new Promise((resolve) => realSetImmediate(resolve));
-}
+import { simulatedRoundTrip as roundTrip } from '../clock/simulated-io.js';
 
 const AsyncFunction = (async () => undefined).constructor;
 
