@@ -62,11 +62,11 @@ describeOnBothBackends('conformance: Job manual processing with tokens', (world)
     const added = await q.add('a', {});
     const worker = w.worker('manual-delayed', null, { autorun: false });
     const job = (await worker.getNextJob('tok'))!;
-    await job.moveToDelayed(Date.now() + 200, 'tok');
+    await job.moveToDelayed(Date.now() + 1000, 'tok');
     expect(await q.getJobState(added.id!)).toBe('delayed');
     expect(await q.getDelayedCount()).toBe(1);
     expect(await worker.getNextJob('early', { block: false })).toBeUndefined();
-    await w.advance(300);
+    await w.advance(1100);
     // A due delayed job is promoted when a worker fetches (moveToActive), and handed out at once.
     const again = (await worker.getNextJob('tok2'))!;
     expect(again.id).toBe(added.id);
