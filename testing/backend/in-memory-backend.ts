@@ -27,6 +27,7 @@ import { setBackgroundInterval, setBackgroundTimeout } from '../clock/test-clock
 import { unsupported } from './errors.js';
 import type { InMemoryQueueStore, StoreRemoval } from './in-memory-store.js';
 import type { FetchOptions, NextJobData, QueueState } from './queue-state.js';
+import { CleanGraces } from './clean-grace.js';
 import { answerLikeRoundTrips } from './round-trip.js';
 import { rangeByIndex } from './sorted-set.js';
 import { startClockStalledCheck } from './stalled-check.js';
@@ -79,6 +80,7 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   private readonly blocked = new Set<(err: Error) => void>();
   /** This backend's named connections in the store's client list (a Worker's blocking one; a QueueEvents' after setName). */
   private readonly connections: number[] = [];
+  private readonly cleanGraces: CleanGraces;
 
   constructor(
     readonly store: InMemoryQueueStore,
@@ -90,6 +92,7 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     super();
     this.queueKeys = new QueueKeys(opts.prefix ?? 'bull');
     this.state = store.queue(this.qualifiedName);
+    this.cleanGraces = new CleanGraces(role.owner);
     if (role.worker && ownsConnection) {
       // BullMQ names a Worker's blocking connection `<prefix>:<base64 name>[:w:<worker name>]` (createBlockingConnection).
       this.connections.push(store.clients.connect(this.clientName(opts.name ? `:w:${opts.name}` : '')));
@@ -401,11 +404,11 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   }
 
   /**
-   * Queue#clean passes `Date.now() - grace` (real time); the grace is re-applied to the store's clock so
-   * "older than grace" means clock time (a few real milliseconds of drift at most).
+   * Queue#clean passes `Date.now() - grace` (real time); the grace (as the Queue was called with it) is re-applied
+   * to the store's clock, so "older than grace" means clock time.
    */
   async cleanJobsByState(state: string, timestamp: number, limit = 0): Promise<string[]> {
-    const grace = Math.max(0, Date.now() - timestamp);
+    const grace = this.cleanGraces.graceFor(timestamp);
     const removed = this.state.clean(state, this.store.clock.now() - grace, limit);
     this.reportRemoved(removed, 'clean');
     return removed;
