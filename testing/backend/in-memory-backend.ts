@@ -35,6 +35,8 @@ import { startClockStalledCheck } from './stalled-check.js';
 const FLOWS = 'flows (parent/child jobs)';
 const SCHEDULERS = 'job schedulers / repeatable jobs';
 const RATE_LIMIT = 'rate limiting';
+/** Redis's default `stream-node-max-entries`: approximate stream trimming removes whole nodes of this size. */
+const STREAM_NODE_ENTRIES = 100;
 
 /** Worker-side options the backend reads (the Worker passes its own options object to the factory). */
 type BackendOptions = QueueBaseOptions<unknown> & KeyPrefixOptions & {
@@ -640,10 +642,15 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
 
   // ---------------------------------------------------------------- events & blocking
 
+  /**
+   * XTRIM MAXLEN ~ (approximate, as the Redis backend sends it): Redis drops only whole stream nodes of
+   * `stream-node-max-entries` (100) entries, so a short stream is not trimmed at all.
+   */
   async trimEvents(maxLength: number): Promise<number> {
     const extra = Math.max(0, this.state.events.length - maxLength);
-    this.state.events.splice(0, extra);
-    return extra;
+    const removable = extra - (extra % STREAM_NODE_ENTRIES);
+    this.state.events.splice(0, removable);
+    return removable;
   }
 
   async publishEvent(fields: Record<string, string | number>, _maxEvents: number): Promise<string> {
