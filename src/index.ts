@@ -4,7 +4,7 @@
 // relative path inside the package. test/packaging/public-api.test.ts pins the exported names.
 
 // The module
-export { AtomicQueuesModule, type AtomicQueuesModuleAsyncOptions } from './module/atomic-queues.module.js';
+export { AtomicQueuesModule, type AtomicQueuesModuleAsyncOptions, type AtomicQueuesOptionsFactory } from './module/atomic-queues.module.js';
 
 // Services and their types
 export { QueueManagerService, type AddJobOptions, type AddedJob, type JobCounts } from './queues/queue-manager.service.js';
@@ -36,6 +36,13 @@ export type { CronEntityRef, CronTickError, CronTickReport, EntityTypeRegistrati
 export { IndexManagerService, type EntityWorkerState, type WorkerState } from './index/index-manager.service.js';
 export { IndexSweeperService, type IndexSweepError, type IndexSweepReport } from './index/index-sweeper.service.js';
 
+// Health: the checks, and the @nestjs/terminus indicator (terminus, an optional peer, is loaded by
+// AtomicQueuesHealthModule.forRoot() only)
+export { AtomicQueuesHealthService } from './health/atomic-queues-health.service.js';
+export type { AtomicQueuesHealthOptions, AtomicQueuesHealthReport, HealthCheckName, HealthCheckResult } from './health/health.types.js';
+export { AtomicQueuesHealthIndicator, type AtomicQueuesIndicatorResult } from './health/terminus/atomic-queues-health.indicator.js';
+export { AtomicQueuesHealthModule } from './health/terminus/atomic-queues-health.module.js';
+
 // Errors
 export {
   AtomicQueuesConfigError,
@@ -45,6 +52,7 @@ export {
   DuplicateJobProcessorError,
   JobProcessorNotFoundError,
 } from './errors.js';
+export { MissingPeerDependencyError } from './peer-dependency.js';
 
 // Configuration
 export {
@@ -61,6 +69,7 @@ export {
   type ResolvedRedisConfig,
   type WorkerDefaultsConfig,
 } from './config/atomic-queues-config.js';
+export type { TelemetryConfig } from './telemetry/telemetry-config.js';
 
 // Names of an entity's queue and worker
 export { entityQueueName, entityWorkerName } from './config/keys.js';

@@ -44,3 +44,5 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
 }
 
 export const APP_CONFIG = Symbol('order-processing:config');
+/** The app's settings in @nestjs/config: `configService.getOrThrow<AppConfig>(APP_CONFIG_NAMESPACE)`. */
+export const APP_CONFIG_NAMESPACE = 'app';

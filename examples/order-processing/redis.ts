@@ -11,7 +11,13 @@ export const appRedisProviders = (redisUrl: string): Provider[] => [
   {
     provide: APP_REDIS,
     inject: [APP_CONFIG],
-    useFactory: (config: AppConfig) => new Redis(redisUrl, { connectionName: `${config.keyPrefix}-example-app`, maxRetriesPerRequest: 3 }),
+    useFactory: (config: AppConfig) => {
+      const redis = new Redis(redisUrl, { connectionName: `${config.keyPrefix}-example-app`, maxRetriesPerRequest: 3 });
+      // While Redis is down, each reconnect attempt emits an error: the module logs the outage once and
+      // /health/ready reports it; this app's commands fail on their own (HTTP 500).
+      redis.on('error', () => undefined);
+      return redis;
+    },
   },
   AppRedisCloser,
 ];

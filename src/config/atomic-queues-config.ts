@@ -1,16 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { Cluster, Redis } from 'ioredis';
 import { configRules, type ValidationRules } from '../validation.js';
 import { boolOrCount, checkKeys, fail, integer, isPlainObject, nonEmptyString, objectAt } from './rules.js';
+import { resolveTelemetry, type ResolvedTelemetryConfig, type TelemetryConfig } from '../telemetry/telemetry-config.js';
 
 /** Redis settings: either an existing ioredis connection (never closed by the module) or connection settings. */
 export interface AtomicQueuesRedisConfig {
   host?: string;
   port?: number;
+  /** ACL user (Redis 6+); authenticates with `password`. Without it, `password` is the `default` user's. */
+  username?: string;
   password?: string;
+  /**
+   * Database index, 0 or more: the server's `databases` setting (16 by default) is the bound, checked by Redis at
+   * connect (bootstrap then fails naming the index). Not available on Redis Cluster.
+   */
   db?: number;
-  /** `redis://` or `rediss://` URL; host/port/password/db given beside it override its parts. */
+  /**
+   * TLS for every connection the module opens (its own and BullMQ's): Node's `tls.connect` options, e.g.
+   * `{ ca, cert, key, servername }`; `{}` for TLS with the system CAs. A `rediss://` URL turns TLS on as well.
+   */
+  tls?: TlsConnectionOptions;
+  /** `redis://` or `rediss://` URL; host/port/username/password/db given beside it override its parts. */
   url?: string;
   /** For the module's command connection (workers always use `null`, as BullMQ requires). */
   maxRetriesPerRequest?: number | null;
@@ -133,6 +146,8 @@ export interface AtomicQueuesConfig {
   engine?: EngineConfig;
   /** Index repair and retirement of idle entities; see IndexSweepConfig. */
   indexSweep?: IndexSweepConfig;
+  /** OpenTelemetry spans and metrics (optional peer `@opentelemetry/api`); see TelemetryConfig. Default off. */
+  telemetry?: TelemetryConfig;
 }
 
 export interface ResolvedAtomicQueuesConfig {
@@ -147,6 +162,7 @@ export interface ResolvedAtomicQueuesConfig {
   readonly maxJobDataBytes: number;
   readonly engine: Readonly<Required<EngineConfig>>;
   readonly indexSweep: Readonly<Required<IndexSweepConfig>>;
+  readonly telemetry: ResolvedTelemetryConfig;
 }
 
 /** Injection token of the resolved config. */
@@ -188,7 +204,7 @@ export const MAX_PRIORITY = 2_097_152;
 
 function resolveRedis(value: unknown): ResolvedRedisConfig {
   if (!isPlainObject(value)) return fail('redis', 'is required: give { url } or { host, port } or { connection } (an ioredis instance)', value);
-  checkKeys('redis', value, ['host', 'port', 'password', 'db', 'url', 'maxRetriesPerRequest', 'connection', 'connectTimeoutMs', 'commandTimeoutMs']);
+  checkKeys('redis', value, ['host', 'port', 'username', 'password', 'db', 'tls', 'url', 'maxRetriesPerRequest', 'connection', 'connectTimeoutMs', 'commandTimeoutMs']);
   const out: AtomicQueuesRedisConfig & Required<Pick<AtomicQueuesRedisConfig, 'connectTimeoutMs' | 'commandTimeoutMs'>> = {
     connectTimeoutMs: integer('redis.connectTimeoutMs', value.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, 1),
     commandTimeoutMs: integer('redis.commandTimeoutMs', value.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, 1),
@@ -211,16 +227,22 @@ function resolveRedis(value: unknown): ResolvedRedisConfig {
   }
   if (value.host !== undefined) out.host = nonEmptyString('redis.host', value.host);
   if (value.port !== undefined) out.port = integer('redis.port', value.port, 1, 65535);
+  if (value.username !== undefined) out.username = nonEmptyString('redis.username', value.username);
   if (value.password !== undefined) out.password = typeof value.password === 'string' ? value.password : fail('redis.password', 'must be a string', '[redacted]');
-  if (value.db !== undefined) out.db = integer('redis.db', value.db, 0, 15);
+  // No upper bound here: the server's `databases` setting decides (SELECT fails at connect, naming the index).
+  if (value.db !== undefined) out.db = integer('redis.db', value.db, 0);
+  if (value.tls !== undefined) {
+    if (!isPlainObject(value.tls)) fail('redis.tls', "must be an object of node:tls connect options ({} for TLS with the system's CAs)", `[${value.tls === null ? 'null' : typeof value.tls}]`);
+    out.tls = value.tls as TlsConnectionOptions;
+  }
   if (value.maxRetriesPerRequest !== undefined) {
     out.maxRetriesPerRequest = value.maxRetriesPerRequest === null ? null : integer('redis.maxRetriesPerRequest', value.maxRetriesPerRequest, 0);
   }
   if (out.connection === undefined && out.url === undefined && out.host === undefined && out.port === undefined) {
     fail('redis', 'needs connection settings: one of url, host, port or connection', value);
   }
-  if (out.connection !== undefined && (out.url ?? out.host ?? out.port ?? out.db ?? out.password) !== undefined) {
-    fail('redis', 'takes either connection or url/host/port/password/db, not both', Object.keys(value).join(','));
+  if (out.connection !== undefined && (out.url ?? out.host ?? out.port ?? out.db ?? out.username ?? out.password ?? out.tls) !== undefined) {
+    fail('redis', 'takes either connection or url/host/port/username/password/db/tls, not both', Object.keys(value).join(','));
   }
   return out;
 }
@@ -313,7 +335,7 @@ export function defaultNodeId(): string {
 /** Validates a user config and applies the defaults. Throws AtomicQueuesConfigError naming the field path. */
 export function resolveConfig(input: AtomicQueuesConfig): ResolvedAtomicQueuesConfig {
   if (!isPlainObject(input)) return fail('(config)', 'must be an object with at least { redis }', input);
-  checkKeys('', input, ['redis', 'workerDefaults', 'queueDefaults', 'enableCronManager', 'cronInterval', 'keyPrefix', 'nodeId', 'shutdownTimeoutMs', 'maxJobDataBytes', 'engine', 'indexSweep']);
+  checkKeys('', input, ['redis', 'workerDefaults', 'queueDefaults', 'enableCronManager', 'cronInterval', 'keyPrefix', 'nodeId', 'shutdownTimeoutMs', 'maxJobDataBytes', 'engine', 'indexSweep', 'telemetry']);
   const redis = resolveRedis(input.redis);
   const workerDefaults = resolveWorkerDefaults(input.workerDefaults);
   const qd = objectAt('queueDefaults', input.queueDefaults) ?? {};
@@ -334,6 +356,7 @@ export function resolveConfig(input: AtomicQueuesConfig): ResolvedAtomicQueuesCo
   const maxJobDataBytes = integer('maxJobDataBytes', input.maxJobDataBytes ?? DEFAULT_MAX_JOB_DATA_BYTES, 1, MAX_JOB_DATA_BYTES);
   const engine = resolveEngine(input.engine);
   const indexSweep = resolveIndexSweep(input.indexSweep);
+  const telemetry = resolveTelemetry(input.telemetry);
   return Object.freeze({
     redis: Object.freeze(redis),
     workerDefaults: Object.freeze(workerDefaults),
@@ -346,5 +369,6 @@ export function resolveConfig(input: AtomicQueuesConfig): ResolvedAtomicQueuesCo
     maxJobDataBytes,
     engine: Object.freeze(engine),
     indexSweep: Object.freeze(indexSweep),
+    telemetry,
   });
 }

@@ -6,7 +6,7 @@ import { IndexManagerService, type EntityWorkerState } from '../index/index-mana
 import { ATOMIC_QUEUES_CLOCK, type Clock } from '../ports/clock.js';
 import { ATOMIC_QUEUES_REDIS, type RedisClient } from '../ports/redis.js';
 import { runAsEngineSpawn } from '../engine/spawn-context.js';
-import { PeriodicTask } from '../timing/periodic-task.js';
+import { PeriodicTask, type PeriodicTaskActivity } from '../timing/periodic-task.js';
 import { assertEntityPart, assertPositiveInteger } from '../validation.js';
 import { WorkerManagerService } from '../workers/worker-manager.service.js';
 import {
@@ -51,6 +51,11 @@ export class CronManagerService {
 
   get isRunning(): boolean {
     return this.ticks.isRunning;
+  }
+
+  /** Clock times of the tick loop: when it started, the last tick's start and end, a tick in progress. */
+  get activity(): PeriodicTaskActivity {
+    return this.ticks.activity;
   }
 
   /** Registers how workers of an entity type are spawned and terminated. Throws if the type is already registered. */

@@ -12,7 +12,8 @@ export const isCluster = (c: RedisClient): c is Cluster => (c as { isCluster?: b
 
 /**
  * A NEW ioredis client (the caller owns it and must close it): a duplicate of `redis.connection` when given,
- * otherwise built from url/host/port/password/db.
+ * otherwise built from url/host/port/username/password/db/tls (every connection of the module, BullMQ's included,
+ * is made here, so they all authenticate and encrypt alike).
  */
 export function createRedisClient(redis: Readonly<AtomicQueuesRedisConfig>, overrides: ClientOverrides = {}): RedisClient {
   const extra: RedisOptions = {};
@@ -31,9 +32,15 @@ export function createRedisClient(redis: Readonly<AtomicQueuesRedisConfig>, over
   const options: RedisOptions = { ...extra };
   if (redis.host !== undefined) options.host = redis.host;
   if (redis.port !== undefined) options.port = redis.port;
+  if (redis.username !== undefined) options.username = redis.username;
   if (redis.password !== undefined) options.password = redis.password;
   if (redis.db !== undefined) options.db = redis.db;
-  return redis.url ? new Redis(redis.url, options) : new Redis(options);
+  if (redis.tls !== undefined) options.tls = redis.tls;
+  if (!redis.url) return new Redis(options);
+  // ioredis merges its constructor arguments first-wins (lodash `defaults`) and parses a URL argument itself:
+  // the explicit settings go first so that they override the URL's parts, as documented on the config.
+  const settingsThenUrl = [options, redis.url] as unknown as [RedisOptions];
+  return new Redis(...settingsThenUrl);
 }
 
 /** Closes a client we created: QUIT, falling back to disconnect if the server is unreachable. */

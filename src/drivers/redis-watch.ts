@@ -31,6 +31,11 @@ export function isConnectionError(err: unknown): boolean {
   return err.name === 'MaxRetriesPerRequestError' || /^(Connection is closed|Stream isn't writeable|connect ETIMEDOUT)/.test(err.message);
 }
 
+/** The server refused our credentials (wrong username/password, disabled user, or none given): retrying will not help. */
+export function isAuthError(err: unknown): boolean {
+  return err instanceof Error && /^(WRONGPASS|NOAUTH|NOPERM)\b|invalid (username-)?password/i.test(err.message);
+}
+
 interface Watched {
   readonly name: string;
   ready: boolean;
@@ -130,12 +135,14 @@ export class RedisConnectionWatch {
 
   /**
    * Resolves once every watched connection is ready; otherwise rejects after `redis.connectTimeoutMs` with one
-   * AtomicQueuesConnectionError naming the address and the last connection error.
+   * AtomicQueuesConnectionError naming the address and the last connection error, at once when the server
+   * refused the credentials.
    */
   async waitConnected(): Promise<void> {
     const ms = this.timeouts.connectTimeoutMs;
+    const refused = () => [...this.clients.values()].find((e) => !e.ready && isAuthError(e.lastError))?.lastError;
     const allReady = () => [...this.clients.values()].every((e) => e.ready);
-    await this.waitUntil(allReady, ms, () => {
+    await this.waitUntil(() => allReady() || refused() !== undefined, ms, () => {
       const pending = [...this.clients.values()].filter((e) => !e.ready);
       const cause = pending.find((e) => e.lastError)?.lastError;
       return new AtomicQueuesConnectionError(
@@ -144,6 +151,10 @@ export class RedisConnectionWatch {
         cause,
       );
     });
+    const authError = refused();
+    if (authError) {
+      throw new AtomicQueuesConnectionError(this.address, 'the server refused the credentials (check redis.username and redis.password: the ACL user, its password, and that it is enabled)', authError);
+    }
     if (!this.connected) {
       this.connected = true;
       this.logger.log(`connected to Redis at ${this.address}`);

@@ -1,16 +1,24 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap } from '@nestjs/common';
 import { ATOMIC_QUEUES_CONFIG, type ResolvedAtomicQueuesConfig } from '../config/atomic-queues-config.js';
 import { entityQueueName, keys } from '../config/keys.js';
 import { CronManagerService } from '../cron/cron-manager.service.js';
 import { ATOMIC_QUEUES_CLOCK, type Clock, type ClockTimer } from '../ports/clock.js';
 import { ATOMIC_QUEUES_REDIS, ATOMIC_QUEUES_REDIS_SUBSCRIBER, type RedisClient } from '../ports/redis.js';
 import { QueueManagerService } from '../queues/queue-manager.service.js';
+import { ATOMIC_QUEUES_OBSERVER, NOOP_OBSERVER, type AtomicQueuesObserver } from '../telemetry/observer.js';
 import { reapLeasesScript, takeReadyScript } from './engine.lua.js';
 import { EngineSignals } from './engine-signals.service.js';
 import { leaseMember, parseEntityRef } from './leases.js';
 
 /** Entities taken per script call. */
 const TAKE_BATCH = 32;
+/**
+ * Spawns in progress at once. Each spawn constructs a BullMQ Worker and runs a few round trips; a thousand at
+ * once would hold the event loop for long stretches (late heartbeat refreshes, lost heartbeats on a busy
+ * machine) and let one node take every ready entity before the others see them. The rest stay ready and are
+ * taken as spawns finish.
+ */
+export const MAX_SPAWNS_IN_FLIGHT = 32;
 /** Random delay (ms) before taking after a signal, so idle nodes share a burst of new entities. */
 const JITTER_MS = 4;
 /** Expired leases examined per poll. */
@@ -50,10 +58,14 @@ export class EntityDispatcher implements OnApplicationBootstrap {
   private taking?: Promise<void>;
   private again = false;
   private spawning = 0;
+  /** A take round stopped at MAX_SPAWNS_IN_FLIGHT: the next finished spawn starts another. */
+  private spawnCapped = false;
   private cursor = 0;
   private unsubscribeSlots?: () => void;
   private unsubscribeTypes?: () => void;
   readonly stats: DispatcherStats = { taken: 0, spawned: 0, reaped: 0, polls: 0, declined: 0 };
+  /** Clock times (health checks): when the dispatcher started, when its last poll began. */
+  private times: { startedAt?: number; lastPollAt?: number } = {};
 
   constructor(
     @Inject(ATOMIC_QUEUES_REDIS) private readonly redis: RedisClient,
@@ -63,10 +75,17 @@ export class EntityDispatcher implements OnApplicationBootstrap {
     private readonly signals: EngineSignals,
     private readonly cron: CronManagerService,
     private readonly queues: QueueManagerService,
+    /** Telemetry: takeovers are counted. */
+    @Optional() @Inject(ATOMIC_QUEUES_OBSERVER) private readonly observer: AtomicQueuesObserver = NOOP_OBSERVER,
   ) {}
 
   get isRunning(): boolean {
     return this.running;
+  }
+
+  /** Whether it runs, its poll period, when it started and when its last poll began (Clock times). */
+  get activity(): { running: boolean; pollIntervalMs: number; startedAt?: number; lastPollAt?: number } {
+    return { running: this.running, pollIntervalMs: this.config.engine.pollInterval, ...this.times };
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -77,6 +96,7 @@ export class EntityDispatcher implements OnApplicationBootstrap {
   async start(): Promise<void> {
     if (this.running || !this.config.engine.dispatch) return;
     this.running = true;
+    this.times = { startedAt: this.clock.now() };
     this.subscriber.on('message', this.onMessage);
     this.unsubscribeSlots = this.signals.onSlotFreed(() => this.kick());
     // Entities may be ready before their type is registered (jobs added at start-up): look as soon as it is.
@@ -107,6 +127,7 @@ export class EntityDispatcher implements OnApplicationBootstrap {
   async poll(): Promise<void> {
     if (!this.running) return;
     this.stats.polls += 1;
+    this.times.lastPollAt = this.clock.now();
     try {
       await this.refreshLeases();
       await this.reapLeases();
@@ -177,7 +198,12 @@ export class EntityDispatcher implements OnApplicationBootstrap {
           await this.makeRoom();
           return;
         }
-        const limit = Math.min(free, TAKE_BATCH);
+        const room = MAX_SPAWNS_IN_FLIGHT - this.spawning;
+        if (room <= 0) {
+          this.spawnCapped = true;
+          return;
+        }
+        const limit = Math.min(free, room, TAKE_BATCH);
         const reply = String(
           (await takeReadyScript.run<string>(this.redis, [keys.ready(this.config.keyPrefix, entityType)], [this.clock.now(), limit])) ?? '',
         );
@@ -202,6 +228,10 @@ export class EntityDispatcher implements OnApplicationBootstrap {
       .catch((err) => this.logger.error(`onSpawnWorker failed for ${entityType}/${entityId} (the cron retries it): ${String(err)}`))
       .finally(() => {
         this.spawning -= 1;
+        if (this.spawnCapped) {
+          this.spawnCapped = false;
+          this.kick(true);
+        }
       });
   }
 
@@ -256,6 +286,7 @@ export class EntityDispatcher implements OnApplicationBootstrap {
     if (reply === '') return;
     const reaped = reply.split('\n');
     this.stats.reaped += reaped.length;
+    this.observer.takenOver(reaped.map(parseEntityRef).filter((e) => e !== undefined));
     this.logger.log(`took over ${reaped.length} entit${reaped.length === 1 ? 'y' : 'ies'} of dead workers: ${reaped.slice(0, 10).join(', ')}${reaped.length > 10 ? ', …' : ''}`);
   }
 }

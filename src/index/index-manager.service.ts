@@ -202,6 +202,13 @@ export class IndexManagerService {
     return out;
   }
 
+  /** Per entity type (same order): how many of its entities have at least one pending job (HLEN of the pending index). */
+  async countEntitiesWithJobs(entityTypes: readonly string[]): Promise<number[]> {
+    for (const t of entityTypes) assertEntityPart('entityType', t);
+    await this.flushPendingUnindex();
+    return Promise.all(entityTypes.map(async (t) => Number(await this.redis.hlen(keys.indexJobs(this.prefix, t)))));
+  }
+
   /** Records the entity's queue; `queueName` defaults to the entity queue's name (`${entityType}-${entityId}-queue`). */
   async indexEntityQueue(entityType: string, entityId: string, queueName = entityQueueName(entityType, entityId)): Promise<void> {
     assertEntity(entityType, entityId);

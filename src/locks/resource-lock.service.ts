@@ -1,8 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ATOMIC_QUEUES_CONFIG, type ResolvedAtomicQueuesConfig } from '../config/atomic-queues-config.js';
 import { keys } from '../config/keys.js';
 import { AtomicQueuesValidationError } from '../errors.js';
 import { ATOMIC_QUEUES_REDIS, type RedisClient } from '../ports/redis.js';
+import { ATOMIC_QUEUES_OBSERVER, NOOP_OBSERVER, type AtomicQueuesObserver } from '../telemetry/observer.js';
 import { assertEntityPart, assertNonEmptyString, assertPositiveInteger } from '../validation.js';
 import {
   acquireAvailableScript,
@@ -83,6 +84,8 @@ export class ResourceLockService {
   constructor(
     @Inject(ATOMIC_QUEUES_REDIS) private readonly redis: RedisClient,
     @Inject(ATOMIC_QUEUES_CONFIG) private readonly config: ResolvedAtomicQueuesConfig,
+    /** Telemetry: stale tokens are counted (fencing rejections). */
+    @Optional() @Inject(ATOMIC_QUEUES_OBSERVER) private readonly observer: AtomicQueuesObserver = NOOP_OBSERVER,
   ) {}
 
   async acquireLock(resourceType: string, resourceId: string, ownerId: string, ownerType: string, ttlSeconds: number): Promise<AcquireLockResult> {
@@ -163,7 +166,9 @@ export class ResourceLockService {
    */
   async checkFencingToken(resourceType: string, resourceId: string, token: number): Promise<boolean> {
     assertPositiveInteger('token', token);
-    return (await this.getLatestFencingToken(resourceType, resourceId)) === token;
+    const current = (await this.getLatestFencingToken(resourceType, resourceId)) === token;
+    if (!current) this.observer.fencingRejected(resourceType);
+    return current;
   }
 
   /**
@@ -187,7 +192,11 @@ export class ResourceLockService {
       [token, write.op, write.value],
     );
     const latestToken = Number(latest);
-    return Number(applied) === 1 ? { applied: true, latestToken, appliedAt: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) } : { applied: false, latestToken };
+    if (Number(applied) !== 1) {
+      this.observer.fencingRejected(resourceType);
+      return { applied: false, latestToken };
+    }
+    return { applied: true, latestToken, appliedAt: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) };
   }
 
   private lockKey(resourceType: string, resourceId: string): string {

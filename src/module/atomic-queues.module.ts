@@ -1,9 +1,10 @@
-import { Global, Module, type DynamicModule, type InjectionToken, type ModuleMetadata, type OptionalFactoryDependency, type Provider } from '@nestjs/common';
+import { ConfigurableModuleBuilder, Global, Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { ATOMIC_QUEUES_CONFIG, resolveConfig, type AtomicQueuesConfig, type ResolvedAtomicQueuesConfig } from '../config/atomic-queues-config.js';
 import { CronManagerService } from '../cron/cron-manager.service.js';
 import { EngineSignals } from '../engine/engine-signals.service.js';
 import { EntityDispatcher } from '../engine/entity-dispatcher.service.js';
+import { AtomicQueuesHealthService } from '../health/atomic-queues-health.service.js';
 import { RedisQueueDriver } from '../drivers/redis-queue-driver.js';
 import { RedisConnectionWatch } from '../drivers/redis-watch.js';
 import { ATOMIC_QUEUES_ENTITY_QUEUE_STORE, RedisEntityQueueStore } from '../index/entity-queue-store.js';
@@ -16,8 +17,12 @@ import { ATOMIC_QUEUES_REDIS, ATOMIC_QUEUES_REDIS_HEARTBEAT, ATOMIC_QUEUES_REDIS
 import { QueueManagerService } from '../queues/queue-manager.service.js';
 import { JobProcessorRegistry } from '../registry/job-processor.registry.js';
 import { AtomicQueuesLifecycle } from '../shutdown/atomic-queues-lifecycle.service.js';
+import { observerProvider } from '../telemetry/observer.provider.js';
 import { WorkerManagerService } from '../workers/worker-manager.service.js';
+import { checkedAsyncOptions, FACTORY_METHOD, type AtomicQueuesModuleAsyncOptions } from './async-options.js';
 import { AtomicQueuesConnections } from './connections.js';
+
+export type { AtomicQueuesModuleAsyncOptions, AtomicQueuesOptionsFactory } from './async-options.js';
 
 /** The public services, exported by the module (and by the testing module, which provides the same classes). */
 export const ATOMIC_QUEUES_SERVICES = [
@@ -28,6 +33,7 @@ export const ATOMIC_QUEUES_SERVICES = [
   ResourceLockService,
   CronManagerService,
   IndexSweeperService,
+  AtomicQueuesHealthService,
 ] as const;
 
 /**
@@ -37,7 +43,7 @@ export const ATOMIC_QUEUES_SERVICES = [
  * does). Needs DiscoveryModule imported.
  */
 export function atomicQueuesServiceProviders(): Provider[] {
-  return [...ATOMIC_QUEUES_SERVICES, EngineSignals, EntityDispatcher, AtomicQueuesLifecycle];
+  return [...ATOMIC_QUEUES_SERVICES, EngineSignals, EntityDispatcher, AtomicQueuesLifecycle, observerProvider];
 }
 
 /** Production port providers: SystemClock, ioredis connections from the config, BullMQ on Redis. */
@@ -58,36 +64,42 @@ function productionPortProviders(): Provider[] {
   ];
 }
 
-export interface AtomicQueuesModuleAsyncOptions {
-  imports?: ModuleMetadata['imports'];
-  useFactory: (...args: any[]) => AtomicQueuesConfig | Promise<AtomicQueuesConfig>;
-  inject?: Array<InjectionToken | OptionalFactoryDependency>;
-}
+const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } = new ConfigurableModuleBuilder<AtomicQueuesConfig>({ moduleName: 'AtomicQueues' })
+  .setClassMethodName('forRoot')
+  .setFactoryMethodName(FACTORY_METHOD)
+  .build();
 
 const EXPORTS = [...ATOMIC_QUEUES_SERVICES, ATOMIC_QUEUES_CONFIG, ATOMIC_QUEUES_CLOCK, ATOMIC_QUEUES_REDIS, ATOMIC_QUEUES_REDIS_SUBSCRIBER, ATOMIC_QUEUES_QUEUE_DRIVER];
 
+/**
+ * The module. `forRoot(config)` and `forRootAsync({ useFactory | useClass | useExisting, inject, imports })` come
+ * from Nest's ConfigurableModuleBuilder; either way the config is validated (defaults applied) by the same
+ * `resolveConfig` at bootstrap, and an invalid one throws AtomicQueuesConfigError naming the field.
+ */
 @Global()
 @Module({})
-export class AtomicQueuesModule {
-  /** Config is validated (and defaults applied) at bootstrap; invalid config throws AtomicQueuesConfigError. */
-  static forRoot(config: AtomicQueuesConfig): DynamicModule {
-    return this.build([], { provide: ATOMIC_QUEUES_CONFIG, useFactory: () => resolveConfig(config) });
+export class AtomicQueuesModule extends ConfigurableModuleClass {
+  static override forRoot(config: AtomicQueuesConfig): DynamicModule {
+    return this.complete(super.forRoot(config));
   }
 
-  static forRootAsync(options: AtomicQueuesModuleAsyncOptions): DynamicModule {
-    return this.build(options.imports ?? [], {
-      provide: ATOMIC_QUEUES_CONFIG,
-      useFactory: async (...args: unknown[]) => resolveConfig(await options.useFactory(...args)),
-      inject: options.inject ?? [],
-    });
+  static override forRootAsync(options: AtomicQueuesModuleAsyncOptions): DynamicModule {
+    return this.complete(super.forRootAsync(checkedAsyncOptions(options)));
   }
 
-  private static build(imports: NonNullable<ModuleMetadata['imports']>, configProvider: Provider): DynamicModule {
+  /** Adds the resolved config, the ports and the services to the builder's definition (options provider + imports). */
+  private static complete(definition: DynamicModule): DynamicModule {
     return {
+      ...definition,
       module: AtomicQueuesModule,
       global: true,
-      imports: [DiscoveryModule, ...imports],
-      providers: [configProvider, ...productionPortProviders(), ...atomicQueuesServiceProviders()],
+      imports: [DiscoveryModule, ...(definition.imports ?? [])],
+      providers: [
+        ...(definition.providers ?? []),
+        { provide: ATOMIC_QUEUES_CONFIG, useFactory: (options: AtomicQueuesConfig) => resolveConfig(options), inject: [MODULE_OPTIONS_TOKEN] },
+        ...productionPortProviders(),
+        ...atomicQueuesServiceProviders(),
+      ],
       exports: EXPORTS,
     };
   }

@@ -9,6 +9,7 @@ import { RedisConnectionWatch } from '../drivers/redis-watch.js';
 import { EngineSignals } from '../engine/engine-signals.service.js';
 import { IndexManagerService } from '../index/index-manager.service.js';
 import { ATOMIC_QUEUES_QUEUE_DRIVER, type QueueDriver } from '../ports/queue-driver.js';
+import { ATOMIC_QUEUES_OBSERVER, NOOP_OBSERVER, type AtomicQueuesObserver } from '../telemetry/observer.js';
 import { assertEntity, assertJsonSerializable, assertName, assertNonEmptyString } from '../validation.js';
 
 /** Options of `addJob`: BullMQ job options (module `queueDefaults.defaultJobOptions` apply underneath). */
@@ -49,6 +50,8 @@ export class QueueManagerService {
     private readonly signals: EngineSignals,
     /** Bounds calls made while Redis is unreachable (absent in-memory: nothing to wait for). */
     @Optional() @Inject(RedisConnectionWatch) private readonly connection?: RedisConnectionWatch,
+    /** Telemetry: each add runs as an enqueue span whose context travels with the job. */
+    @Optional() @Inject(ATOMIC_QUEUES_OBSERVER) private readonly observer: AtomicQueuesObserver = NOOP_OBSERVER,
   ) {
     // A Redis that restarted without persistence lost the queues' global concurrency and index entries: the
     // next add of each entity queue runs its setup again (idempotent, one round trip).
@@ -148,7 +151,13 @@ export class QueueManagerService {
   private async enqueue<T>(queueName: string, jobName: string, data: T, opts: JobsOptions): Promise<AddedJob> {
     const entity = await this.getQueueEntity(queueName);
     if (entity) this.assertEntityJobOptions(opts);
-    const options: JobsOptions = { ...this.config.queueDefaults.defaultJobOptions, ...opts };
+    // The caller's own opts.telemetry (a trace context of theirs) wins over the observer's.
+    return this.observer.enqueue({ queueName, jobName, entity }, (carrier) =>
+      this.add(queueName, jobName, data, { ...this.config.queueDefaults.defaultJobOptions, ...carrier, ...opts }, entity),
+    );
+  }
+
+  private async add<T>(queueName: string, jobName: string, data: T, options: JobsOptions, entity: EntityRef | undefined): Promise<AddedJob> {
     if (!entity) {
       const job = await this.getOrCreateQueue(queueName).add(jobName, data, options);
       return { id: String(job.id), name: jobName, queueName };

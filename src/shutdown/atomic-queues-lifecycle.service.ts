@@ -29,6 +29,11 @@ export class AtomicQueuesLifecycle implements OnApplicationBootstrap, OnModuleDe
     private readonly index: IndexManagerService,
   ) {}
 
+  /** True from the moment the graceful shutdown begins (readiness reports the node as not ready). */
+  get isShuttingDown(): boolean {
+    return this.shutdownPromise !== undefined;
+  }
+
   onApplicationBootstrap(): void {
     if (this.config.enableCronManager) this.cron.start(this.config.cronInterval);
   }

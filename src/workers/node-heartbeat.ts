@@ -15,7 +15,7 @@ export interface HeartbeatMember {
   readonly intervalMs: number;
   /** A list whose length each refresh also reports (the BullMQ active list of the worker's queue), if any. */
   readonly watchKey?: string;
-  /** Clock time of the last refresh that confirmed ownership (or of the claim). */
+  /** Clock time at which the last refresh that confirmed ownership was sent (or of the claim). */
   lastRefresh: number;
 }
 
@@ -122,14 +122,20 @@ export class NodeHeartbeat<M extends HeartbeatMember> {
       return;
     }
     if (ticker.inFlight > 0) {
+      // After a long stretch of work the timer phase runs before the I/O phase that may already hold the
+      // answer: read it first, so a refresh that succeeded is not mistaken for a lost heartbeat.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.tickers.get(intervalMs) !== ticker) return;
+      members = this.opts.members(intervalMs);
       const lost = this.expireUnconfirmed(members, (ttl) => `no heartbeat refresh answered for ${ttl} ms`);
       if (ticker.inFlight >= MAX_REFRESHES_IN_FLIGHT || lost.size === members.length) return;
       members = members.filter((m) => !lost.has(m));
     }
     ticker.inFlight += 1;
+    // Redis ran the refresh after it was sent: counting from the send time never overstates how long the key lives.
+    const at = this.opts.clock.now();
     try {
       const outcomes = await refreshHeartbeats(this.opts.redis, members);
-      const at = this.opts.clock.now();
       const kept: RefreshOutcome<M>[] = [];
       for (const outcome of outcomes) {
         if (outcome.owned) {

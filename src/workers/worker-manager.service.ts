@@ -1,41 +1,42 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { DelayedError, RateLimitError, UnrecoverableError, WaitingChildrenError, WaitingError, type Job, type Worker } from 'bullmq';
+import type { Job, Worker } from 'bullmq';
 import {
   ATOMIC_QUEUES_CONFIG,
   resolveWorkerDefaults,
   type ResolvedAtomicQueuesConfig,
   type WorkerDefaultsConfig,
 } from '../config/atomic-queues-config.js';
-import { keys } from '../config/keys.js';
 import { isCluster } from '../drivers/redis-client.js';
-import { isConnectionError } from '../drivers/redis-watch.js';
-import { AtomicQueuesValidationError, JobProcessorNotFoundError } from '../errors.js';
+import { AtomicQueuesValidationError } from '../errors.js';
 import { IndexManagerService } from '../index/index-manager.service.js';
-import { ATOMIC_QUEUES_CLOCK, type Clock, type ClockTimer } from '../ports/clock.js';
+import { ATOMIC_QUEUES_CLOCK, type Clock } from '../ports/clock.js';
 import { ATOMIC_QUEUES_QUEUE_DRIVER, type QueueDriver } from '../ports/queue-driver.js';
 import { ATOMIC_QUEUES_REDIS, ATOMIC_QUEUES_REDIS_HEARTBEAT, ATOMIC_QUEUES_REDIS_SUBSCRIBER, type RedisClient } from '../ports/redis.js';
 import { QueueManagerService } from '../queues/queue-manager.service.js';
 import { JobProcessorRegistry } from '../registry/job-processor.registry.js';
 import { EngineSignals, type LocalEntityWorker } from '../engine/engine-signals.service.js';
-import { takeOrphanFlagScript } from '../engine/engine.lua.js';
 import { JobWaiter } from '../engine/job-waiter.js';
-import { leaseMember } from '../engine/leases.js';
+import { EntityLeases } from '../engine/leases.js';
 import { isEngineSpawn, noteEngineSpawnCreateWorker } from '../engine/spawn-context.js';
+import { ATOMIC_QUEUES_OBSERVER, NOOP_OBSERVER, type AtomicQueuesObserver } from '../telemetry/observer.js';
 import { argumentRules, assertEntity, assertName } from '../validation.js';
-import { backoffDelay } from './backoff.js';
-import { releaseHeartbeatScript } from './heartbeat.lua.js';
+import { createBullWorker, severBullWorker, wireBullWorker } from './bullmq-worker.js';
+import { CloseSignals } from './close-signals.js';
+import { safely, settlesWithin } from './guards.js';
+import { InPlaceRetries } from './in-place-retries.js';
+import { JobLifecycleObservers } from './job-lifecycle.js';
 import { NodeHeartbeat, type HeartbeatMember } from './node-heartbeat.js';
 import { NodeStallChecks, nodeCanScheduleStallChecks, type StallCheckTarget } from './stall-checks.js';
 import type {
   CreateWorkerOptions,
   CreateWorkerResult,
   EntityWorkerInfo,
-  JobLifecycleEvent,
   JobLifecycleListener,
   WorkerCloseReason,
   WorkerEvents,
 } from './worker.types.js';
+import { WorkerNames } from './worker-names.js';
 
 interface ManagedWorker extends HeartbeatMember, StallCheckTarget {
   name: string;
@@ -61,12 +62,6 @@ interface ManagedWorker extends HeartbeatMember, StallCheckTarget {
 /** createWorker's options once checked: the entity resolved, and whether the engine spawned it (managed slot). */
 type ClaimRequest = CreateWorkerOptions & { managedSpawn: boolean };
 
-/** Heartbeat keys per MGET in workersAlive. */
-const MGET_CHUNK = 1000;
-
-const isBullMqControlFlow = (err: Error): boolean =>
-  err instanceof WaitingError || err instanceof DelayedError || err instanceof WaitingChildrenError || err instanceof RateLimitError;
-
 /**
  * One live BullMQ worker per name across every node: claimed with `SET NX PX` on the heartbeat key, refreshed
  * by its owner only, released on close. A worker whose heartbeat is lost closes itself. A publish on
@@ -76,22 +71,25 @@ const isBullMqControlFlow = (err: Error): boolean =>
  * round trip (NodeHeartbeat), and on a single Redis the node runs BullMQ's stalled checks only for queues that
  * may hold a job to recover (NodeStallChecks) instead of one timer and script per worker and second.
  *
- * Jobs with `attempts > 1` are retried in place (the job stays active, backoff waits on the Clock) so a retry
- * always runs before the next job of the queue; only the last failure reaches BullMQ (as final).
+ * The service runs a worker's life: claim, start, serve, release or close. Each other job has its unit: name
+ * claims and liveness (WorkerNames), close signals (CloseSignals), in-place retries (InPlaceRetries), job
+ * lifecycle observers (JobLifecycleObservers), entity leases and orphan recovery (EntityLeases, engine/).
  */
 @Injectable()
 export class WorkerManagerService {
   private readonly logger = new Logger('AtomicQueues:WorkerManager');
   private readonly workers = new Map<string, ManagedWorker>();
   private readonly claiming = new Map<string, Promise<CreateWorkerResult>>();
-  private readonly listeners = new Set<JobLifecycleListener>();
-  private readonly channelToWorker = new Map<string, string>();
-  private subscribed = false;
   private shuttingDown = false;
   private readonly heartbeats: NodeHeartbeat<ManagedWorker>;
   private readonly stallChecks: NodeStallChecks<ManagedWorker>;
   /** BullMQ workers skip their own stalled-check timer; the node schedules the checks (single Redis only). */
   private readonly nodeRunsStallChecks: boolean;
+  private readonly names: WorkerNames;
+  private readonly closeSignals: CloseSignals;
+  private readonly observers: JobLifecycleObservers;
+  private readonly retries: InPlaceRetries;
+  private readonly leases: EntityLeases;
 
   constructor(
     @Inject(ATOMIC_QUEUES_REDIS) private readonly redis: RedisClient,
@@ -105,7 +103,14 @@ export class WorkerManagerService {
     private readonly signals: EngineSignals,
     /** Dedicated connection for heartbeat refreshes; defaults to the command connection. */
     @Optional() @Inject(ATOMIC_QUEUES_REDIS_HEARTBEAT) heartbeatRedis?: RedisClient,
+    /** Telemetry: each attempt runs inside its span (InPlaceRetries); heartbeat losses are counted. */
+    @Optional() @Inject(ATOMIC_QUEUES_OBSERVER) private readonly observer: AtomicQueuesObserver = NOOP_OBSERVER,
   ) {
+    this.names = new WorkerNames(redis, config.keyPrefix);
+    this.closeSignals = new CloseSignals(redis, subscriber, config.keyPrefix, this.logger, (name) => void this.closeWorker(name, 'signal'));
+    this.observers = new JobLifecycleObservers(config.nodeId, clock, this.logger);
+    this.retries = new InPlaceRetries(redis, config.keyPrefix, clock, this.observers, this.logger, observer, config.nodeId);
+    this.leases = new EntityLeases(redis, config.keyPrefix, clock);
     this.nodeRunsStallChecks = driver.kind === 'redis' && !isCluster(redis) && nodeCanScheduleStallChecks();
     this.stallChecks = new NodeStallChecks(clock, this.logger);
     this.heartbeats = new NodeHeartbeat<ManagedWorker>({
@@ -115,6 +120,7 @@ export class WorkerManagerService {
       members: (intervalMs) => [...this.workers.values()].filter((w) => !w.closing && !w.releasing && w.intervalMs === intervalMs),
       onLost: (managed, why) => {
         if (!this.isLive(managed) || managed.releasing) return;
+        this.observer.heartbeatLost(managed.name, managed.entity);
         this.logger.warn(`worker ${managed.name} ${why}: closing`);
         void this.closeWorker(managed.name, 'heartbeat-lost');
       },
@@ -171,19 +177,15 @@ export class WorkerManagerService {
 
   private async claim(options: ClaimRequest, settings: Required<WorkerDefaultsConfig>): Promise<CreateWorkerResult> {
     const { workerName } = options;
-    const hbKey = keys.heartbeat(this.config.keyPrefix, workerName);
     const owner = `${this.nodeId}|${randomBytes(8).toString('hex')}`;
-    const claimed = await this.redis.set(hbKey, owner, 'PX', Math.round(settings.heartbeatTTL * 1000), 'NX');
-    if (claimed !== 'OK') {
-      const current = await this.redis.get(hbKey);
-      return { created: false, workerName, reason: 'alive', owner: ownerNode(current) };
-    }
+    const claim = await this.names.claim(workerName, owner, Math.round(settings.heartbeatTTL * 1000));
+    if (!claim.claimed) return { created: false, workerName, reason: 'alive', owner: claim.holder };
     try {
       const managed = await this.start(options, owner, settings);
       return { created: true, workerName, nodeId: this.nodeId, worker: managed.worker };
     } catch (err) {
       if (options.entity) await this.dropLease(options.entity, workerName);
-      await this.safely('release heartbeat', () => releaseHeartbeatScript.run(this.redis, [hbKey], [owner]));
+      await this.safely('release heartbeat', () => this.names.release(workerName, owner));
       throw err;
     }
   }
@@ -191,7 +193,7 @@ export class WorkerManagerService {
   /** True iff a live heartbeat for the name exists (on any node). */
   async workerExists(workerName: string): Promise<boolean> {
     assertName('workerName', workerName);
-    return (await this.redis.exists(keys.heartbeat(this.config.keyPrefix, workerName))) === 1;
+    return this.names.exists(workerName);
   }
 
   /**
@@ -200,27 +202,19 @@ export class WorkerManagerService {
    */
   async workersAlive(workerNames: readonly string[]): Promise<boolean[]> {
     for (const name of workerNames) assertName('workerName', name);
-    const heartbeatKeys = workerNames.map((name) => keys.heartbeat(this.config.keyPrefix, name));
-    if (isCluster(this.redis)) return Promise.all(heartbeatKeys.map(async (key) => (await this.redis.exists(key)) === 1));
-    const alive: boolean[] = [];
-    for (let i = 0; i < heartbeatKeys.length; i += MGET_CHUNK) {
-      const values = await this.redis.mget(...heartbeatKeys.slice(i, i + MGET_CHUNK));
-      for (const value of values) alive.push(value !== null);
-    }
-    return alive;
+    return this.names.alive(workerNames);
   }
 
   /** Node id holding the name's heartbeat, or undefined. */
   async getWorkerOwner(workerName: string): Promise<string | undefined> {
     assertName('workerName', workerName);
-    const v = await this.redis.get(keys.heartbeat(this.config.keyPrefix, workerName));
-    return v === null ? undefined : ownerNode(v);
+    return this.names.holder(workerName);
   }
 
   /** Publishes a close signal for the worker; it closes wherever it runs. Returns the number of receivers. */
   async signalWorkerClose(workerName: string): Promise<number> {
     assertName('workerName', workerName);
-    return Number(await this.redis.publish(keys.shutdownChannel(this.config.keyPrefix, workerName), this.nodeId));
+    return this.closeSignals.signal(workerName, this.nodeId);
   }
 
   /** Workers recorded for the entity (index), each with whether its heartbeat is alive. */
@@ -232,6 +226,16 @@ export class WorkerManagerService {
   }
 
   /** Names of the workers running in this process. */
+  /**
+   * The heartbeats this node keeps alive (its running workers, not those closing): when each was last confirmed
+   * (Clock time) and its TTL. A health check compares them with the clock.
+   */
+  getLocalHeartbeats(): Array<{ workerName: string; lastRefreshAt: number; ttlMs: number }> {
+    return [...this.workers.values()]
+      .filter((w) => !w.closing && !w.releasing)
+      .map((w) => ({ workerName: w.name, lastRefreshAt: w.lastRefresh, ttlMs: w.ttlMs }));
+  }
+
   getLocalWorkerNames(): string[] {
     return [...this.workers.keys()];
   }
@@ -254,7 +258,7 @@ export class WorkerManagerService {
    */
   async waitForWorkersToClose(timeoutMs: number): Promise<boolean> {
     const closing = [...this.workers.keys()].map((n) => this.closeWorker(n, 'node-shutdown'));
-    const done = await this.within(Promise.allSettled(closing), timeoutMs);
+    const done = await settlesWithin(this.clock, Promise.allSettled(closing), timeoutMs);
     if (!done) {
       const left = [...this.workers.values()];
       this.logger.warn(`shutdown timeout (${timeoutMs} ms): force-closing ${left.map((w) => w.name).join(', ')}`);
@@ -291,23 +295,13 @@ export class WorkerManagerService {
     this.workers.delete(workerName);
     if (managed.local) this.signals.unregister(managed.local);
     managed.waiter.close();
-    const { worker } = managed;
-    // A dead process reports nothing: drop the service's listeners (errors, completed/failed) of this worker.
-    worker.removeAllListeners();
-    worker.on('error', () => undefined);
-    const backend = (worker as unknown as { backend: { close(force?: boolean): Promise<void>; disconnect(): Promise<void> } }).backend;
-    const stopped = backend.close(true); // clears the backend's own timers (in memory: lock renewal), wakes a blocked fetch
-    await backend.disconnect(); // severs it: every later call fails like a dropped connection
-    void worker.close(true).catch(() => undefined);
-    await stopped.catch(() => undefined);
+    // A dead process reports nothing and writes nothing more.
+    await severBullWorker(managed.worker);
   }
 
   /** Attaches a job-lifecycle listener (every attempt's start and end). Returns the unsubscribe function. */
   observe(listener: JobLifecycleListener): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
+    return this.observers.observe(listener);
   }
 
   /**
@@ -318,8 +312,7 @@ export class WorkerManagerService {
     await this.signalNodeWorkersClose();
     const done = await this.waitForWorkersToClose(timeoutMs);
     this.heartbeats.stop();
-    if (this.subscribed) this.subscriber.off('message', this.onMessage);
-    this.subscribed = false;
+    this.closeSignals.detach();
     return done;
   }
 
@@ -328,10 +321,7 @@ export class WorkerManagerService {
   private async start(options: ClaimRequest, owner: string, settings: Required<WorkerDefaultsConfig>): Promise<ManagedWorker> {
     const { workerName, queueName, entity } = options;
     const processor = options.processor ?? ((job: Job) => this.registry.dispatch(job));
-    const channel = keys.shutdownChannel(this.config.keyPrefix, workerName);
-    this.ensureSubscribed();
-    await this.subscriber.subscribe(channel);
-    this.channelToWorker.set(channel, workerName);
+    await this.closeSignals.listen(workerName);
 
     let managed!: ManagedWorker;
     const { managedSpawn } = options;
@@ -341,27 +331,17 @@ export class WorkerManagerService {
     // A burst of starts (a cron tick, an app start) resumes here for every claim of one Redis reply; yielding
     // first lets timers and replies (the heartbeat round trip) run between the synchronous Worker constructions.
     await new Promise<void>((resolve) => setImmediate(resolve));
-    const worker = this.driver.createWorker(
-      queueName,
+    const worker = createBullWorker(
+      this.driver,
+      { queueName, workerName, prefix: this.config.keyPrefix, settings, skipStalledCheck: this.nodeRunsStallChecks, waiter },
       (job: Job) => this.runJob(managed, job, processor),
-      {
-        prefix: this.config.keyPrefix,
-        name: workerName,
-        concurrency: settings.concurrency,
-        stalledInterval: settings.stalledInterval,
-        lockDuration: settings.lockDuration,
-        maxStalledCount: settings.maxStalledCount,
-        skipStalledCheck: this.nodeRunsStallChecks,
-        autorun: false,
-      },
-      waiter,
     );
     managed = {
       name: workerName,
       queueName,
       entity,
       owner,
-      heartbeatKey: keys.heartbeat(this.config.keyPrefix, workerName),
+      heartbeatKey: this.names.key(workerName),
       ttlMs: Math.round(settings.heartbeatTTL * 1000),
       intervalMs: settings.heartbeatInterval,
       watchKey: this.nodeRunsStallChecks ? worker.keys.active : undefined,
@@ -376,13 +356,18 @@ export class WorkerManagerService {
     if (entity) {
       managed.local = { workerName, queueName, entity, waiter, managed: managedSpawn, ttlMs: managed.ttlMs };
       this.signals.register(managed.local);
-      await this.safely('lease', () => this.writeLease(entity, workerName, managed.ttlMs));
-      await this.recoverOrphans(managed);
+      // Independent writes, one round trip: each failure is logged, none stops the worker (the dispatcher's
+      // lease refresh and the index sweeper repair a missed lease or index entry). Orphans are recovered before
+      // the worker fetches, so a dead owner's job runs first.
+      await Promise.all([
+        this.safely('lease', () => this.leases.write(entity, workerName, managed.ttlMs)),
+        this.recoverOrphans(managed),
+        this.safely('index worker', () => this.index.setWorkerState(entity.entityType, entity.entityId, workerName, 'running')),
+      ]);
     }
     this.wireEvents(managed);
     this.heartbeats.ensure(settings.heartbeatInterval);
     if (this.nodeRunsStallChecks) this.stallChecks.start(managed);
-    if (entity) await this.safely('index worker', () => this.index.setWorkerState(entity.entityType, entity.entityId, workerName, 'running'));
     void worker.run().catch((err) => this.logger.error(`worker ${workerName} stopped: ${String(err)}`));
     try {
       await worker.waitUntilReady();
@@ -394,18 +379,11 @@ export class WorkerManagerService {
   }
 
   private wireEvents(managed: ManagedWorker): void {
-    const { worker, name, events } = managed;
-    // Connection errors repeat per ioredis retry; the module's RedisConnectionWatch logs the state change once.
-    worker.on('error', (err) => void (isConnectionError(err) || this.logger.warn(`worker ${name}: ${err.message}`)));
-    worker.on('completed', (job) => {
-      void this.unindex(managed, job);
-      if (events.onCompleted) void this.safely('onCompleted', async () => events.onCompleted?.(job, name));
-    });
-    worker.on('failed', (job, err) => {
-      const final = !job || err?.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
-      if (!final) return;
-      if (job) void this.unindex(managed, job);
-      void this.safely('onFailed', async () => events.onFailed?.(job, err, name));
+    const { name, events } = managed;
+    wireBullWorker(managed.worker, name, this.logger, {
+      onFinished: (job) => void this.unindex(managed, job),
+      onCompleted: events.onCompleted && ((job) => void this.safely('onCompleted', async () => events.onCompleted?.(job, name))),
+      onFailedForGood: (job, err) => void this.safely('onFailed', async () => events.onFailed?.(job, err, name)),
     });
   }
 
@@ -419,65 +397,9 @@ export class WorkerManagerService {
     managed.running += 1;
     managed.waiter.markBusy();
     try {
-      return await this.runAttempts(managed, job, processor);
+      return await this.retries.run(managed, job, processor);
     } finally {
       managed.running -= 1;
-    }
-  }
-
-  private async runAttempts(managed: ManagedWorker, job: Job, processor: (job: Job) => unknown): Promise<unknown> {
-    const maxAttempts = Math.max(1, job.opts.attempts ?? 1);
-    const attemptsKey = keys.attempts(this.config.keyPrefix, managed.queueName);
-    const jobId = String(job.id);
-    const nextAttempt = async (): Promise<number> =>
-      maxAttempts > 1 ? Number(await this.redis.hincrby(attemptsKey, jobId, 1)) : job.attemptsMade + 1;
-    let attempt = await nextAttempt();
-    for (;;) {
-      this.emit(managed, job, 'start', attempt);
-      try {
-        const result = await processor(job);
-        this.emit(managed, job, 'end', attempt, 'completed');
-        if (maxAttempts > 1) await this.redis.hdel(attemptsKey, jobId);
-        return result;
-      } catch (raw) {
-        const err = raw instanceof Error ? raw : new Error(String(raw));
-        this.emit(managed, job, 'end', attempt, 'failed', err);
-        // The processor moved the job itself (e.g. job.moveToWait + WaitingError to give it back): not a failure
-        // to retry in place; BullMQ handles it. The attempt counter keeps counting when the job runs again.
-        if (isBullMqControlFlow(err)) throw err;
-        const unrecoverable = err instanceof JobProcessorNotFoundError || err.name === 'UnrecoverableError';
-        if (unrecoverable || attempt >= maxAttempts || maxAttempts === 1) {
-          if (maxAttempts > 1) await this.redis.hdel(attemptsKey, jobId);
-          if (maxAttempts === 1 && !unrecoverable) throw err;
-          throw asFinal(err);
-        }
-        await this.safely('job log', () => job.log(`attempt ${attempt} failed: ${err.message}`));
-        await this.clock.sleep(backoffDelay(job.opts.backoff, attempt));
-        if (managed.forced) throw new Error(`worker ${managed.name} was force-closed during a retry backoff; the job is re-run as stalled`);
-        attempt = await nextAttempt();
-      }
-    }
-  }
-
-  private emit(managed: ManagedWorker, job: Job, phase: 'start' | 'end', attempt: number, outcome?: 'completed' | 'failed', error?: Error): void {
-    if (this.listeners.size === 0) return;
-    const event: JobLifecycleEvent = {
-      phase,
-      workerName: managed.name,
-      nodeId: this.nodeId,
-      queueName: managed.queueName,
-      job: { id: String(job.id), name: job.name, data: job.data, attemptsMade: job.attemptsMade },
-      attempt,
-      ...(outcome ? { outcome } : {}),
-      ...(error ? { error } : {}),
-      at: this.clock.now(),
-    };
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch (err) {
-        this.logger.warn(`job observer threw: ${String(err)}`);
-      }
     }
   }
 
@@ -490,15 +412,16 @@ export class WorkerManagerService {
         managed.forced = true;
         // A graceful close may already be waiting for the job; BullMQ would return that same promise, so cut the
         // connections instead: the lock is no longer renewed and the job goes back to wait as stalled.
-        await this.within(managed.worker.disconnect(), 1000);
+        await settlesWithin(this.clock, managed.worker.disconnect(), 1000);
       } else {
-        if (entity && reason !== 'heartbeat-lost') await this.safely('index closing', () => this.index.setWorkerState(entity.entityType, entity.entityId, name, 'closing'));
+        // An idle worker has no job to finish: its index entry goes in a moment, no 'closing' state in between.
+        if (entity && reason !== 'heartbeat-lost' && reason !== 'idle') await this.safely('index closing', () => this.index.setWorkerState(entity.entityType, entity.entityId, name, 'closing'));
         const closing = managed.worker.close();
         if (reason !== 'heartbeat-lost') await closing;
-        else if (!(await this.within(closing, this.config.shutdownTimeoutMs))) {
+        else if (!(await settlesWithin(this.clock, closing, this.config.shutdownTimeoutMs))) {
           // Redis unreachable or a job stuck: the name is no longer ours, stop for good.
           managed.forced = true;
-          await this.within(managed.worker.disconnect(), 1000);
+          await settlesWithin(this.clock, managed.worker.disconnect(), 1000);
         }
       }
     } catch (err) {
@@ -508,16 +431,13 @@ export class WorkerManagerService {
     this.workers.delete(name);
     if (managed.local) this.signals.unregister(managed.local);
     this.stallChecks.stop(managed);
-    const channel = keys.shutdownChannel(this.config.keyPrefix, name);
-    this.channelToWorker.delete(channel);
-    // Not awaited: the subscriber never gives up on a command while Redis is unreachable.
-    this.subscriber.unsubscribe(channel).catch((err: unknown) => this.logger.warn(`unsubscribe ${channel}: ${String(err)}`));
+    this.closeSignals.stopListening(name);
     // A lost heartbeat is no longer ours to release; an idle release dropped lease and heartbeat and re-checked
     // the queue itself.
     if (reason !== 'heartbeat-lost' && reason !== 'idle') {
       // The lease goes before the heartbeat: a lease seen without its heartbeat means a dead owner (takeover).
       if (entity) await this.dropLease(entity, name);
-      await this.safely('release heartbeat', () => releaseHeartbeatScript.run(this.redis, [managed.heartbeatKey], [managed.owner]));
+      await this.safely('release heartbeat', () => this.names.release(name, managed.owner));
       // Work left behind (a job added while closing, a node going down) is taken by a node at once, not at the
       // next cron tick.
       if (entity) await this.safely('re-check', () => this.markReadyIfWork(managed.queueName, entity));
@@ -541,8 +461,7 @@ export class WorkerManagerService {
     try {
       // The lease goes before the heartbeat: a lease seen without its heartbeat means a dead owner (takeover).
       await this.dropLease(managed.entity, managed.name);
-      const dropped = await releaseHeartbeatScript.run<number>(this.redis, [managed.heartbeatKey], [managed.owner]);
-      if (Number(dropped) !== 1) {
+      if (!(await this.names.release(managed.name, managed.owner))) {
         void this.closeWorker(managed.name, 'heartbeat-lost');
         return true;
       }
@@ -552,7 +471,7 @@ export class WorkerManagerService {
         const again = await this.redis.set(managed.heartbeatKey, managed.owner, 'PX', managed.ttlMs, 'NX');
         if (again === 'OK') {
           managed.lastRefresh = this.clock.now();
-          await this.writeLease(managed.entity, managed.name, managed.ttlMs);
+          await this.leases.write(managed.entity, managed.name, managed.ttlMs);
           return false;
         }
       } else if (workAt !== undefined) {
@@ -568,12 +487,8 @@ export class WorkerManagerService {
     return true;
   }
 
-  private async writeLease(entity: { entityType: string; entityId: string }, workerName: string, ttlMs: number): Promise<void> {
-    await this.redis.zadd(keys.leases(this.config.keyPrefix), this.clock.now() + ttlMs, leaseMember(entity, workerName));
-  }
-
   private async dropLease(entity: { entityType: string; entityId: string }, workerName: string): Promise<void> {
-    await this.safely('drop lease', () => this.redis.zrem(keys.leases(this.config.keyPrefix), leaseMember(entity, workerName)));
+    await this.safely('drop lease', () => this.leases.drop(entity, workerName));
   }
 
   /** Marks the entity ready (now, or when its earliest delayed job is due) if its queue still holds work. */
@@ -582,16 +497,10 @@ export class WorkerManagerService {
     if (workAt !== undefined) await this.signals.markReady(entity, Math.max(workAt, this.clock.now()));
   }
 
-  /**
-   * The entity's previous owner died (its lease was reaped): its active job still holds a BullMQ lock for up to
-   * `lockDuration`. We now own the entity's worker name, so the lock is dropped and the job handed to BullMQ's
-   * stalled recovery, which runs at this worker's start: the job is re-run first, within a poll of the takeover.
-   */
+  /** The entity's previous owner died: its job still locked in the queue is re-run first (EntityLeases). */
   private async recoverOrphans(managed: ManagedWorker): Promise<void> {
-    const flagged = await this.safely('orphan flag', () => takeOrphanFlagScript.run<string | null>(this.redis, [keys.orphan(this.config.keyPrefix, managed.queueName)]));
-    if (!flagged || !this.driver.recoverOrphanedJobs) return;
-    const recovered = await this.safely('recover orphans', () => this.driver.recoverOrphanedJobs!(managed.queueName, this.config.keyPrefix));
-    if (recovered) this.logger.log(`worker ${managed.name}: recovering ${recovered} job(s) of dead worker ${flagged}`);
+    const outcome = await this.safely('recover orphans', () => this.leases.recoverOrphans(managed.queueName, this.driver));
+    if (outcome?.recovered) this.logger.log(`worker ${managed.name}: recovering ${outcome.recovered} job(s) of dead worker ${outcome.deadWorker}`);
   }
 
   /** Still this node's running worker of its name (not closing, not replaced). */
@@ -599,51 +508,7 @@ export class WorkerManagerService {
     return !managed.closing && this.workers.get(managed.name) === managed;
   }
 
-  /** True if `promise` settles within `ms` (Clock). */
-  private async within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-    let timer: ClockTimer | undefined;
-    const timeout = new Promise<boolean>((resolve) => {
-      timer = this.clock.setTimeout(() => resolve(false), Math.max(0, ms));
-    });
-    try {
-      return await Promise.race([promise.then(() => true, () => true), timeout]);
-    } finally {
-      this.clock.clear(timer);
-    }
+  private safely<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+    return safely(this.logger, what, fn);
   }
-
-  private readonly onMessage = (channel: string): void => {
-    const name = this.channelToWorker.get(channel);
-    if (name) void this.closeWorker(name, 'signal');
-  };
-
-  private ensureSubscribed(): void {
-    if (this.subscribed) return;
-    this.subscribed = true;
-    this.subscriber.on('message', this.onMessage);
-  }
-
-  private async safely<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
-    try {
-      return await fn();
-    } catch (err) {
-      this.logger.warn(`${what} failed: ${String(err)}`);
-      return undefined;
-    }
-  }
-}
-
-function ownerNode(value: string | null): string {
-  if (value === null) return '';
-  const bar = value.lastIndexOf('|');
-  return bar < 0 ? value : value.slice(0, bar);
-}
-
-/** The final failure, marked so BullMQ does not schedule its own (out-of-order) retry. */
-function asFinal(err: Error): Error {
-  if (err.name === 'UnrecoverableError') return err;
-  const final = new UnrecoverableError(err.message);
-  final.stack = err.stack;
-  (final as Error & { cause?: unknown }).cause = err;
-  return final;
 }

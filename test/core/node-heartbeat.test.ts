@@ -237,4 +237,30 @@ describe('NodeHeartbeat: refreshes while replies are late', () => {
     await clock.advance(1000);
     expect(hb.timerCount).toBe(0); // no members left: the timer stops
   });
+
+  it('a late tick reads a reply that already arrived before judging; a confirmation counts from when the refresh was sent', async () => {
+    const clock = new TestClock();
+    const replies: Array<(reply: string) => void> = [];
+    const redis = { evalsha: () => new Promise<string>((resolve) => replies.push(resolve)) } as unknown as RedisClient;
+    const a: HeartbeatMember = { name: 'a', heartbeatKey: 'k:a', owner: 'n|t', ttlMs: 3000, intervalMs: 1000, lastRefresh: clock.now() };
+    const lost: string[] = [];
+    const hb = new NodeHeartbeat({ redis, clock, label: 't', members: () => (lost.length ? [] : [a]), onLost: (m) => void lost.push(m.name) });
+    hb.ensure(1000);
+    await clock.advance(1000); // refresh #1 sent now, unanswered
+    const sentAt = clock.now();
+    // The event loop was busy for a whole TTL: the answer to #1 is waiting to be read when the timer fires.
+    a.lastRefresh = clock.now() - 3000;
+    setImmediate(() => replies[0]!('1'));
+    const late = hb.tick(1000);
+    await clock.settle();
+    expect(lost).toEqual([]);
+    expect(a.lastRefresh).toBe(sentAt);
+    expect(replies).toHaveLength(2); // and the late tick still sent its own refresh (#2, at sentAt)
+
+    await clock.advance(500); // no tick: #2 answered 500 ms after it was sent
+    replies[1]!('1');
+    await late;
+    expect(a.lastRefresh).toBe(sentAt);
+    hb.stop();
+  });
 });

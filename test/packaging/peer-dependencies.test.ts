@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { MissingPeerDependencyError, importPeerDependency, isMissingPackageError } from '../../testing/peer-dependency.js';
+import { MissingPeerDependencyError, importPeerDependency, isMissingPackageError } from '../../src/peer-dependency.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -29,7 +29,7 @@ function importGraph(entry: string): { files: string[]; packages: Map<string, st
   return { files: [...files].map((f) => relative(root, f)), packages };
 }
 
-describe('optional peer dependencies of the testing entry points', () => {
+describe('optional peer dependencies of the entry points', () => {
   it('@nestjs/atomic-queues/testing does not load fast-check; /testing/property does, through its loader only', () => {
     const testing = importGraph(join(root, 'testing/index.ts'));
     expect(testing.files).not.toContain('testing/property/fast-check.ts');
@@ -39,6 +39,30 @@ describe('optional peer dependencies of the testing entry points', () => {
 
     const property = importGraph(join(root, 'testing/property/index.ts'));
     expect(property.packages.get('fast-check')).toEqual(['testing/property/fast-check.ts (dynamic)']);
+  });
+
+  it('@nestjs/atomic-queues loads @opentelemetry/api only through the telemetry loader, bullmq-otel and the SDK never', () => {
+    const main = importGraph(join(root, 'src/index.ts'));
+    expect(main.packages.get('@opentelemetry/api')).toEqual(['src/telemetry/observer.provider.ts (dynamic)']);
+    expect([...main.packages.keys()].filter((p) => p.startsWith('@opentelemetry/') && p !== '@opentelemetry/api')).toEqual([]);
+    expect(main.packages.has('bullmq-otel')).toBe(false);
+  });
+
+  it('a missing runtime peer (telemetry) names `npm install`, without -D', async () => {
+    const err = await importPeerDependency('h1-no-such-otel', 'AtomicQueuesModule telemetry', 'spans', () => import(/* @vite-ignore */ ['h1-no-such-otel'][0]), 'runtime').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MissingPeerDependencyError);
+    expect((err as MissingPeerDependencyError).installCommand).toBe('npm install h1-no-such-otel');
+  });
+
+  it('@nestjs/atomic-queues loads @nestjs/terminus only in the health module, when AtomicQueuesHealthModule.forRoot() runs', () => {
+    const main = importGraph(join(root, 'src/index.ts'));
+    expect(main.packages.get('@nestjs/terminus')).toEqual(['src/health/terminus/atomic-queues-health.module.ts (dynamic)']);
+  });
+
+  it('a missing runtime peer names `npm install` without -D', () => {
+    const err = new MissingPeerDependencyError('@nestjs/terminus', 'AtomicQueuesHealthModule', 'probes', undefined, 'runtime');
+    expect(err.installCommand).toBe('npm install @nestjs/terminus');
+    expect(err.message).toBe("AtomicQueuesHealthModule needs the package '@nestjs/terminus' (probes), which is not installed. Install it: npm install @nestjs/terminus");
   });
 
   it('a missing package fails with an error naming it and the install command', async () => {

@@ -11,18 +11,21 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
  */
 const PUBLIC_API = [
     'ATOMIC_QUEUES_CLOCK', 'ATOMIC_QUEUES_CONFIG', 'type AcquireLockResult', 'type AddJobOptions', 'type AddedJob',
-    'type AtomicQueuesConfig', 'AtomicQueuesConfigError', 'AtomicQueuesConnectionError', 'AtomicQueuesError', 'AtomicQueuesModule',
-    'type AtomicQueuesModuleAsyncOptions', 'type AtomicQueuesRedisConfig', 'AtomicQueuesValidationError',
+    'type AtomicQueuesConfig', 'AtomicQueuesConfigError', 'AtomicQueuesConnectionError', 'AtomicQueuesError',
+    'AtomicQueuesHealthIndicator', 'AtomicQueuesHealthModule', 'type AtomicQueuesHealthOptions', 'type AtomicQueuesHealthReport',
+    'AtomicQueuesHealthService', 'type AtomicQueuesIndicatorResult', 'AtomicQueuesModule',
+    'type AtomicQueuesModuleAsyncOptions', 'type AtomicQueuesOptionsFactory', 'type AtomicQueuesRedisConfig', 'AtomicQueuesValidationError',
     'type AvailableResource', 'type BackoffConfig', 'type BackoffType', 'type Clock', 'type ClockTimer',
     'type ClockTimerOptions', 'type CreateWorkerOptions', 'type CreateWorkerResult', 'type CronEntityRef',
     'CronManagerService', 'type CronTickError', 'type CronTickReport', 'type DefaultJobOptionsConfig',
     'DuplicateJobProcessorError', 'type EngineConfig', 'type EntityTypeRegistration', 'type EntityWorkerInfo', 'type EntityWorkerState',
-    'type FencedWrite', 'type FencedWriteOp', 'type FencedWriteResult', 'IndexManagerService', 'type IndexSweepConfig',
+    'type FencedWrite', 'type FencedWriteOp', 'type FencedWriteResult', 'type HealthCheckName', 'type HealthCheckResult',
+    'IndexManagerService', 'type IndexSweepConfig',
     'type IndexSweepError', 'type IndexSweepReport', 'IndexSweeperService', 'type JobCounts',
     'type JobHandler', 'type JobLifecycleEvent', 'type JobLifecycleListener', 'JobProcessor', 'type JobProcessorFn',
     'JobProcessorNotFoundError', 'JobProcessorRegistry', 'type JobSnapshot', 'type LockInfo', 'type LockOwner',
-    'type QueueDefaultsConfig', 'QueueManagerService', 'type RegisteredJobProcessor',
-    'type ResolvedAtomicQueuesConfig', 'type ResolvedRedisConfig', 'ResourceLockService', 'type WorkerCloseReason', 'type WorkerDefaultsConfig',
+    'MissingPeerDependencyError', 'type QueueDefaultsConfig', 'QueueManagerService', 'type RegisteredJobProcessor',
+    'type ResolvedAtomicQueuesConfig', 'type ResolvedRedisConfig', 'ResourceLockService', 'type TelemetryConfig', 'type WorkerCloseReason', 'type WorkerDefaultsConfig',
     'type WorkerEvents', 'WorkerManagerService', 'type WorkerState', 'entityQueueName', 'entityWorkerName',
 ];
 

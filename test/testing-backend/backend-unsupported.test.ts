@@ -1,7 +1,5 @@
 import net from 'node:net';
-import { FlowProducer } from 'bullmq';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { InMemoryBackendUnsupportedError } from '../../testing/backend/index.js';
 import { createWorld, type World } from './world.js';
 
 let w: World;
@@ -13,17 +11,6 @@ afterEach(async () => {
 const notSupported = (feature: string) => new RegExp(`^${feature.replace(/[()/]/g, '\\$&')} is not supported by the in-memory backend$`);
 
 describe('in-memory backend: unsupported features throw, naming the feature', () => {
-  it('flows / parent jobs', async () => {
-    w = createWorld();
-    const q = w.queue('flows');
-    await expect(q.add('child', {}, { parent: { id: 'p', queue: 'bull:flows' } })).rejects.toThrow(notSupported('flows (parent/child jobs)'));
-    const flow = new FlowProducer({ connection: {} }, w.factory);
-    await expect(flow.add({ name: 'p', queueName: 'flows', children: [{ name: 'c', queueName: 'flows' }] })).rejects.toThrow(
-      InMemoryBackendUnsupportedError,
-    );
-    await flow.close();
-  });
-
   it('repeatable jobs and job schedulers', async () => {
     w = createWorld();
     const q = w.queue('sched');
@@ -31,15 +18,9 @@ describe('in-memory backend: unsupported features throw, naming the feature', ()
     expect(await q.getJobSchedulersCount()).toBe(0);
   });
 
-  it('rate limiting, deduplication and metrics', async () => {
+  it('metrics', async () => {
     w = createWorld();
     const q = w.queue('limits');
-    expect(() => w.worker('limits', async () => {}, { limiter: { max: 1, duration: 1000 } })).toThrow(
-      notSupported('rate limiting (worker limiter option)'),
-    );
-    await expect(q.setGlobalRateLimit(1, 1000)).rejects.toThrow(notSupported('rate limiting (global rate limit)'));
-    await expect(q.rateLimit(1000)).rejects.toThrow(notSupported('rate limiting'));
-    await expect(q.add('d', {}, { deduplication: { id: 'x' } })).rejects.toThrow(notSupported('deduplication'));
     expect(() => w.worker('limits', async () => {}, { metrics: { maxDataPoints: 10 } })).toThrow(notSupported('metrics'));
     await expect(q.getMetrics('completed')).rejects.toThrow(notSupported('metrics'));
   });

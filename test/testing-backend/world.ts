@@ -18,8 +18,9 @@ export function createWorld() {
     factory,
     classes,
     queue: (name: string, opts: Record<string, unknown> = {}) => track(new classes.Queue(name, { connection: {}, ...opts })),
-    worker: (name: string, processor: Processor, opts: Record<string, unknown> = {}) =>
-      track(new classes.Worker(name, processor, { connection: {}, ...opts })),
+    /** `processor: null` gives a worker for manual fetching (`getNextJob`). */
+    worker: (name: string, processor: Processor | null, opts: Record<string, unknown> = {}) =>
+      track(new classes.Worker(name, processor ?? undefined, { connection: {}, ...opts })),
     queueEvents: (name: string, opts: Record<string, unknown> = {}) => track(new classes.QueueEvents(name, { connection: {}, ...opts })),
     async close() {
       for (const c of closers.reverse()) await c.close();

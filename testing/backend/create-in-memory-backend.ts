@@ -28,7 +28,6 @@ export function createInMemoryBackend(options: InMemoryBackendOptions = {}): InM
   // QueueEvents being built (a Worker's stalled check then runs on the store's clock, see stalled-check.ts).
   const factory = function (this: unknown, name: string, opts: QueueBaseOptions<unknown>, factoryOpts: { blocking?: boolean; withBlockingConnection?: boolean } = {}) {
     const o = (opts ?? {}) as QueueBaseOptions<unknown> & Record<string, unknown>;
-    if (o.limiter) unsupported('rate limiting (worker limiter option)');
     if (o.metrics) unsupported('metrics');
     return new InMemoryQueueBackend(store, name, o, { worker: !!factoryOpts.withBlockingConnection, owner: this });
   };

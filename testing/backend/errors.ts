@@ -1,4 +1,4 @@
-import { ErrorCode } from 'bullmq';
+import { ErrorCode, UnrecoverableError } from 'bullmq';
 
 /** The one error every unsupported feature throws: names the feature, never a silent no-op. */
 export class InMemoryBackendUnsupportedError extends Error {
@@ -13,7 +13,7 @@ export function unsupported(feature: string): never {
 }
 
 /** Same messages and `code` as BullMQ's own finishedErrors (not exported by bullmq), so callers see identical errors. */
-export function backendError(code: number, jobId: string, command: string, state?: string): Error {
+export function backendError(code: number, jobId: string, command: string, state?: string, parentKey?: string): Error {
   let message: string;
   switch (code) {
     case ErrorCode.JobNotExist:
@@ -25,9 +25,23 @@ export function backendError(code: number, jobId: string, command: string, state
     case ErrorCode.JobNotInState:
       message = `Job ${jobId} is not in the ${state} state. ${command}`;
       break;
+    case ErrorCode.JobPendingChildren:
+      message = `Job ${jobId} has pending dependencies. ${command}`;
+      break;
+    case ErrorCode.ParentJobNotExist:
+      message = `Missing key for parent job ${parentKey}. ${command}`;
+      break;
     case ErrorCode.JobLockMismatch:
       message = `Lock mismatch for job ${jobId}. Cmd ${command} from ${state}`;
       break;
+    case ErrorCode.ParentJobCannotBeReplaced:
+      message = `The parent job ${parentKey} cannot be replaced. ${command}`;
+      break;
+    case ErrorCode.JobHasFailedChildren: {
+      const error = new UnrecoverableError(`Cannot complete job ${jobId} because it has at least one failed child. ${command}`) as Error & { code: number };
+      error.code = code;
+      return error;
+    }
     default:
       message = `Unknown code ${code} error for ${jobId}. ${command}`;
   }

@@ -24,17 +24,18 @@ import {
 } from 'bullmq';
 import type { ClockTimer } from '../../src/ports/clock.js';
 import { setBackgroundInterval, setBackgroundTimeout } from '../clock/test-clock.js';
-import { unsupported } from './errors.js';
+import { removeDeduplicationKey } from './deduplication.js';
+import { backendError, unsupported } from './errors.js';
+import { QueueFlows, type DependenciesResult, type FlowInsert, type RemovedJob } from './flows.js';
 import type { InMemoryQueueStore, StoreRemoval } from './in-memory-store.js';
 import type { FetchOptions, NextJobData, QueueState } from './queue-state.js';
+import { getRateLimitTtl, withoutRealTimeLimitDelay, type LimiterOptions } from './rate-limit.js';
 import { CleanGraces } from './clean-grace.js';
 import { answerLikeRoundTrips } from './round-trip.js';
 import { rangeByIndex } from './sorted-set.js';
 import { startClockStalledCheck } from './stalled-check.js';
 
-const FLOWS = 'flows (parent/child jobs)';
 const SCHEDULERS = 'job schedulers / repeatable jobs';
-const RATE_LIMIT = 'rate limiting';
 /** Redis's default `stream-node-max-entries`: approximate stream trimming removes whole nodes of this size. */
 const STREAM_NODE_ENTRIES = 100;
 
@@ -47,6 +48,8 @@ type BackendOptions = QueueBaseOptions<unknown> & KeyPrefixOptions & {
   skipStalledCheck?: boolean;
   stalledInterval?: number;
   maxStalledCount?: number;
+  limiter?: LimiterOptions;
+  maximumRateLimitDelay?: number;
   removeOnComplete?: boolean | number | KeepJobs;
   removeOnFail?: boolean | number | KeepJobs;
 };
@@ -74,11 +77,16 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   readonly minimumBlockTimeout = 0.001;
   readonly maximumBlockTimeout = 10;
   private readonly queueKeys: QueueKeys;
-  private readonly state: QueueState;
+  private queueState: QueueState | undefined;
   /** Locks this backend handed out and has not released (renewed on the clock for workers). */
   private readonly owned = new Map<string, string>();
   private readonly timers: ClockTimer[] = [];
   private blockingDisconnected = false;
+  /**
+   * The Worker's own rate-limit wait (`Worker#limitUntil`), on the store's clock: on Redis the Worker sleeps the
+   * delay it is handed in real time; here it is handed 0 and this backend holds it until this clock time.
+   */
+  private heldUntil = 0;
   private readonly blocked = new Set<(err: Error) => void>();
   /** This backend's named connections in the store's client list (a Worker's blocking one; a QueueEvents' after setName). */
   private readonly connections: number[] = [];
@@ -93,7 +101,6 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   ) {
     super();
     this.queueKeys = new QueueKeys(opts.prefix ?? 'bull');
-    this.state = store.queue(this.qualifiedName);
     this.cleanGraces = new CleanGraces(role.owner);
     if (role.worker && ownsConnection) {
       // BullMQ names a Worker's blocking connection `<prefix>:<base64 name>[:w:<worker name>]` (createBlockingConnection).
@@ -107,6 +114,12 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
 
   get qualifiedName(): string {
     return this.queueKeys.getQueueQualifiedName(this.name);
+  }
+
+  /** The queue's state, created on first use (a FlowProducer's queue-less backend never creates one). */
+  private get state(): QueueState {
+    this.queueState ??= this.store.queue(this.qualifiedName);
+    return this.queueState;
   }
 
   get keys(): KeysMap {
@@ -194,7 +207,7 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   }
 
   private fetchOptions(token: string, name?: string): FetchOptions {
-    return { token, lockDuration: this.opts.lockDuration ?? 30_000, name: name ?? this.opts.name };
+    return { token, lockDuration: this.opts.lockDuration ?? 30_000, name: name ?? this.opts.name, limiter: this.opts.limiter };
   }
 
   private track(result: NextJobData, token: string): NextJobData {
@@ -209,21 +222,36 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   // ---------------------------------------------------------------- adding jobs
 
   async addJob(job: JobJson, jobId: string, parentKeyOpts?: ParentKeyOpts): Promise<string> {
-    this.assertPlainJob(job, parentKeyOpts);
-    return this.addAndReport(job, jobId);
+    this.assertPlainJob(job);
+    const id = this.addAndReport(job, jobId, parentKeyOpts);
+    if (typeof id === 'number') throw backendError(id, jobId, 'addJob', undefined, parentKeyOpts?.parentKey);
+    return id;
   }
 
+  /** As the Redis pipeline: an entry refused by its script (missing parent) gets the error code as its "id". */
   async addJobs(entries: { job: JobJson; jobId: string; parentKeyOpts?: ParentKeyOpts }[]): Promise<string[]> {
-    for (const e of entries) this.assertPlainJob(e.job, e.parentKeyOpts);
-    return entries.map((e) => this.addAndReport(e.job, e.jobId));
+    for (const e of entries) this.assertPlainJob(e.job);
+    return entries.map((e) => this.addAndReport(e.job, e.jobId, e.parentKeyOpts)) as string[];
   }
 
-  /** Adds one job; a new one (not a duplicate id) is reported as the store's `added` event. */
-  private addAndReport(json: JobJson, jobId: string): string {
+  /**
+   * Adds one job (with its parent links, flows.ts); a new one (not a duplicate id, not deduplicated) is reported
+   * as the store's `added` event, and a delayed job it replaced (deduplication `replace`) as `removed`. Returns
+   * the id, or the script's error code.
+   */
+  private addAndReport(json: JobJson, jobId: string, parentKeyOpts?: ParentKeyOpts, flow?: FlowInsert): string | number {
     const existed = jobId ? this.state.jobs.has(String(jobId)) : false;
-    const id = this.state.addJob(json, jobId);
+    const id = this.state.flows.add(json, jobId, parentKeyOpts, flow);
+    if (typeof id === 'number') return id;
+    const news = this.state.deduplication.takeNews();
+    this.reportRemoved(news.replaced, 'deduplicate');
+    if (!existed && !news.deduplicated) this.reportAdded(id);
+    return id;
+  }
+
+  private reportAdded(id: string): void {
     const job = this.state.getJob(id);
-    if (!existed && job && this.store.listenerCount('added') > 0) {
+    if (job && this.store.listenerCount('added') > 0) {
       this.store.emit('added', this.qualifiedName, {
         id,
         name: job.name,
@@ -234,7 +262,6 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
         at: this.state.now(),
       });
     }
-    return id;
   }
 
   /** Reports jobs deleted through the queue API as the store's `removed` event. */
@@ -242,15 +269,28 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     if (jobIds.length > 0) this.store.emit('removed', this.qualifiedName, jobIds, how);
   }
 
-  private assertPlainJob(job: JobJson, parentKeyOpts?: ParentKeyOpts): void {
+  private assertPlainJob(job: JobJson): void {
     const opts = (job.opts ?? {}) as JobsOptions & Record<string, unknown>;
-    if (job.parent || job.parentKey || parentKeyOpts?.parentKey || parentKeyOpts?.addToWaitingChildren) unsupported(FLOWS);
     if (job.repeatJobKey || opts.repeat) unsupported(SCHEDULERS);
-    if (opts.deduplication) unsupported('deduplication');
   }
 
-  async addFlow(): Promise<[Error | null, string | number][]> {
-    return unsupported(FLOWS);
+  /**
+   * The Redis backend's MULTI: every node is added in order (roots first), each answering `[null, id]` or
+   * `[null, errorCode]`; then each parent left with no pending children leaves waiting-children.
+   */
+  async addFlow(
+    entries: { jobData: JobJson; jobId: string; parentKeyOpts: ParentKeyOpts; prefix: string; queueName: string }[],
+  ): Promise<[Error | null, string | number][]> {
+    for (const e of entries) this.assertPlainJob(e.jobData);
+    const flow: FlowInsert = { parents: new Map(), attachmentFailed: new Set() };
+    const results = entries.map((e): [Error | null, string | number] => {
+      const backend = this.forQueue(e.queueName, e.prefix) as InMemoryQueueBackend;
+      const id = backend.addAndReport(e.jobData, e.jobId, { ...e.parentKeyOpts, deferParentRelease: true }, flow);
+      if (e.jobData.parent && e.parentKeyOpts?.parentKey) flow.parents.set(e.parentKeyOpts.parentKey, e.jobData.parent);
+      return [null, id];
+    });
+    QueueFlows.releaseFlowParents(flow, (name) => (this.store.has(name) ? this.store.queue(name) : undefined), this.store.clock.now());
+    return results;
   }
 
   async addJobScheduler(
@@ -294,13 +334,28 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
 
   // ---------------------------------------------------------------- worker transitions
 
+  /**
+   * While rate limited, answers "no job" with no real-time delay, and holds this worker for the window (no fetch
+   * hands it a job, `waitForJob` blocks) until it ends on the clock, as the Worker's own wait would on Redis.
+   */
   async moveToActive(token: string, name?: string): Promise<any[]> {
-    this.assertNoLimiter();
-    return this.track(this.state.fetchNext(this.fetchOptions(token, name)), token);
+    if (this.held()) return [null, 0, 0, 0];
+    return this.track(this.holdForLimit(this.state.fetchNext(this.fetchOptions(token, name))), token);
   }
 
-  private assertNoLimiter(): void {
-    if ((this.opts as { limiter?: unknown }).limiter) unsupported(RATE_LIMIT);
+  private held(): boolean {
+    return this.heldUntil > this.store.clock.now();
+  }
+
+  /** The Worker's updateDelays / waitForRateLimit: a limit delay holds it, at most `maximumRateLimitDelay`. */
+  private holdForLimit<T extends unknown[]>(result: T): T {
+    const delay = typeof result[2] === 'number' ? result[2] : 0;
+    if (delay > 0) this.holdFor(delay);
+    return withoutRealTimeLimitDelay(result);
+  }
+
+  private holdFor(delay: number): void {
+    if (delay > 0) this.heldUntil = this.store.clock.now() + Math.min(delay, this.opts.maximumRateLimitDelay ?? 30_000);
   }
 
   async moveToCompleted<T = any, R = any, N extends string = string>(
@@ -337,23 +392,33 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   ): { result: NextJobData; finishedOn: number } {
     this.owned.delete(jobId);
     const done = this.state.finish(target, jobId, value, keep, token, this.fetchNextOptions(token, fetchNext), fieldsToUpdate);
-    this.track(done.result, token);
-    return done;
+    for (const id of this.state.deduplication.takeNews().requeued) this.reportAdded(id);
+    const result = this.holdForLimit(done.result);
+    this.track(result, token);
+    return { result, finishedOn: done.finishedOn };
   }
 
   async moveToDelayed(jobId: string, _timestamp: number, delay: number, token = '0', opts: MoveToDelayedOpts = {}): Promise<void | any[]> {
     this.owned.delete(jobId);
     const result = this.state.moveToDelayed(jobId, Math.max(0, delay), token, opts, this.fetchNextOptions(token, !!opts.fetchNext));
-    return this.track(result, token);
+    return this.track(this.holdForLimit(result), token);
   }
 
-  async moveToWaitingChildren(_jobId: string, _token: string, _opts?: MoveToWaitingChildrenOpts): Promise<boolean> {
-    return unsupported(FLOWS);
+  async moveToWaitingChildren(jobId: string, token: string, opts: MoveToWaitingChildrenOpts = {}): Promise<boolean> {
+    const childKey = opts.child ? `${opts.child.queue}:${opts.child.id}` : undefined;
+    const moved = this.state.flows.moveToWaitingChildren(jobId, token, childKey);
+    if (moved) this.owned.delete(jobId);
+    return moved;
   }
 
+  /**
+   * Redis returns the limiter's milliseconds left, and the Worker sleeps them in real time after a
+   * RateLimitError. Here it returns 0 and holds this worker for them on the store's clock.
+   */
   async moveJobFromActiveToWait(jobId: string, token = '0'): Promise<number> {
     this.owned.delete(jobId);
-    return this.state.activeToWait(jobId, token);
+    this.holdFor(this.state.activeToWait(jobId, token));
+    return 0;
   }
 
   async retryJob(jobId: string, lifo: boolean, token = '0', opts: RetryJobOpts = {}): Promise<void> {
@@ -420,8 +485,10 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     if (!this.state.isPaused()) throw new Error('Cannot obliterate non-paused queue');
     if (this.state.active.length > 0 && !opts.force) throw new Error('Cannot obliterate queue with active jobs');
     const ids = [...this.state.jobs.keys()];
+    // As removeJobs(…, hard): each removed child leaves its parent (a freed parent of this queue goes too).
+    for (const id of ids) if (!this.state.flows.waitingChildren.has(id)) this.state.flows.detach(id, true);
     this.state.clear();
-    this.reportRemoved(ids, 'obliterate');
+    this.reportRemoved(ids.filter((id) => !this.state.jobs.has(id)), 'obliterate');
     return 0;
   }
 
@@ -430,28 +497,40 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return 0;
   }
 
+  /** removeJob.lua: with `removeChildren`, the job's children (in any queue) go too. */
   async remove(jobId: string, removeChildren: boolean): Promise<number> {
-    void removeChildren;
-    const existed = this.state.jobs.has(jobId);
-    const removed = this.state.remove(jobId);
-    if (existed && removed === 1) this.reportRemoved([jobId], 'remove');
-    return removed;
+    const removed: RemovedJob[] = [];
+    const result = this.state.flows.remove(jobId, removeChildren, removed);
+    this.reportRemovedJobs(removed);
+    return result;
   }
 
-  async removeUnprocessedChildren(): Promise<void> {
-    return unsupported(FLOWS);
+  async removeUnprocessedChildren(jobId: string): Promise<void> {
+    const removed: RemovedJob[] = [];
+    this.state.flows.removeUnprocessedChildren(jobId, removed);
+    this.reportRemovedJobs(removed);
   }
 
-  async removeChildDependency(): Promise<boolean> {
-    return unsupported(FLOWS);
+  /** Reports removed jobs, queue by queue, as the store's `removed` event (`how`: remove). */
+  private reportRemovedJobs(removed: readonly RemovedJob[]): void {
+    for (const queue of new Set(removed.map((r) => r.queue))) {
+      const ids = removed.filter((r) => r.queue === queue).map((r) => r.id);
+      this.store.emit('removed', queue, ids, 'remove');
+    }
   }
 
-  async removeDeduplicationKey(): Promise<number> {
-    return 0;
+  async removeChildDependency(jobId: string, parentKey: string): Promise<boolean> {
+    return this.state.flows.removeChildDependency(jobId, parentKey);
   }
 
-  async deleteDeduplicationKey(): Promise<number> {
-    return 0;
+  /** Job#removeDeduplicationKey: only while this job holds the key. */
+  async removeDeduplicationKey(deduplicationId: string, jobId: string): Promise<number> {
+    return removeDeduplicationKey(this.state, deduplicationId, jobId);
+  }
+
+  /** Queue#removeDeduplicationKey: unconditionally (DEL). */
+  async deleteDeduplicationKey(deduplicationId: string): Promise<number> {
+    return this.state.deduplication.del(deduplicationId);
   }
 
   async updateData<T = any, R = any, N extends string = string>(job: MinimalJob<T, R, N>, data: T): Promise<void> {
@@ -533,8 +612,8 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return job ? this.state.toJobJson(job) : undefined;
   }
 
-  async getDeduplicationJobId(): Promise<string | null> {
-    return null;
+  async getDeduplicationJobId(deduplicationId: string): Promise<string | null> {
+    return this.state.deduplication.get(deduplicationId);
   }
 
   async getJobLogs(jobId: string, start: number, end: number, asc: boolean): Promise<{ logs: string[]; count: number }> {
@@ -543,8 +622,8 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return { logs: page, count: logs.length };
   }
 
-  async getRateLimitTtl(): Promise<number> {
-    return -2; // no limiter key can exist (rate limiting throws)
+  async getRateLimitTtl(maxJobs?: number): Promise<number> {
+    return getRateLimitTtl(this.state.limiter, this.state.meta, maxJobs);
   }
 
   async getCounts(types: JobType[], delayedTimestamp?: number): Promise<number[]> {
@@ -563,20 +642,20 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return types.map((t) => this.state.range(normalizeType(t), start, end, asc)) as unknown as [string][];
   }
 
-  async getDependencyCounts(): Promise<number[]> {
-    return unsupported(FLOWS);
+  async getDependencyCounts(jobId: string, types: string[]): Promise<number[]> {
+    return this.state.flows.dependencyCounts(jobId, types);
   }
 
-  async getDependencies(_jobId: string, _opts: DependenciesOpts): Promise<never> {
-    return unsupported(FLOWS);
+  async getDependencies(jobId: string, opts: DependenciesOpts = {}): Promise<DependenciesResult> {
+    return this.state.flows.dependencies(jobId, opts);
   }
 
-  async getProcessedChildrenValues(): Promise<Record<string, string>> {
-    return unsupported(FLOWS);
+  async getProcessedChildrenValues(jobId: string): Promise<Record<string, string>> {
+    return this.state.flows.processedValues(jobId);
   }
 
-  async getIgnoredChildrenFailures(): Promise<Record<string, string>> {
-    return unsupported(FLOWS);
+  async getIgnoredChildrenFailures(jobId: string): Promise<Record<string, string>> {
+    return this.state.flows.ignoredFailures(jobId);
   }
 
   async getMetrics(): Promise<[string[], string[], number]> {
@@ -588,14 +667,14 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return [this.store.clients.format()];
   }
 
-  async paginate(): Promise<never> {
-    return unsupported(FLOWS);
+  /** Queue#getDependencies: a page of a job's `:processed` or `:dependencies` key. */
+  async paginate(key: string, opts: { start: number; end: number; fetchJobs?: boolean }) {
+    return this.state.flows.paginate(key, opts);
   }
 
   // ---------------------------------------------------------------- meta
 
   async setQueueMeta(values: Record<string, string | number>): Promise<number> {
-    if ('max' in values || 'duration' in values) unsupported(`${RATE_LIMIT} (global rate limit)`);
     let added = 0;
     for (const [k, v] of Object.entries(values)) {
       if (!this.state.meta.has(k)) added++;
@@ -628,12 +707,12 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return this.state.meta.has(field);
   }
 
-  async setRateLimit(_expireTimeMs: number): Promise<void> {
-    return unsupported(RATE_LIMIT);
+  async setRateLimit(expireTimeMs: number): Promise<void> {
+    this.state.limiter.setManualLimit(expireTimeMs);
   }
 
   async removeRateLimitKey(): Promise<number> {
-    return 0;
+    return this.state.limiter.del();
   }
 
   async removeDeprecatedPriorityKey(): Promise<number> {
@@ -678,7 +757,12 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   async waitForJob(blockTimeout: number): Promise<{ member: string; score: number } | null> {
     if (this.closing || this.blockingDisconnected) throw new ConnectionClosedError();
     const marker = { member: '0', score: 0 };
-    if (this.state.hasWork()) return marker;
+    const holdLeft = this.heldUntil - this.store.clock.now();
+    if (holdLeft > 0 && holdLeft <= blockTimeout * 1000) {
+      // Held for a rate-limit window: wake when it ends (or earlier on a notify; the fetch then answers no job).
+      return this.block(this.state.waiters, holdLeft, `waitForJob ${this.name} (rate limited)`, () => marker, marker);
+    }
+    if (holdLeft <= 0 && this.state.hasWork(this.opts.limiter)) return marker;
     return this.block(this.state.waiters, blockTimeout * 1000, `waitForJob ${this.name}`, () => marker, null);
   }
 

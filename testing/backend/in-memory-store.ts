@@ -22,15 +22,18 @@ export interface StoreAddedJob {
   at: number;
 }
 
-/** How jobs were deleted on request through the queue API (`removed` event). */
-export type StoreRemoval = 'remove' | 'drain' | 'clean' | 'obliterate';
+/**
+ * How jobs were deleted on request through the queue API (`removed` event); `deduplicate`: a delayed job
+ * replaced by an add with `deduplication: { replace: true }`.
+ */
+export type StoreRemoval = 'remove' | 'drain' | 'clean' | 'obliterate' | 'deduplicate';
 
 export interface InMemoryStoreEvents {
   /** A stalled job was moved back to wait (by any worker's or the clock-driven stalled check). */
   stalled: [queue: string, jobId: string];
   /** A new job was stored (an add with an id already present is not one), in the order the store took them. */
   added: [queue: string, job: StoreAddedJob];
-  /** Jobs deleted on request through the queue API (Queue#remove, drain, clean, obliterate). */
+  /** Jobs deleted on request through the queue API (Queue#remove, drain, clean, obliterate, a deduplication `replace`). */
   removed: [queue: string, jobIds: readonly string[], how: StoreRemoval];
 }
 
@@ -60,7 +63,7 @@ export class InMemoryQueueStore extends EventEmitter<InMemoryStoreEvents> {
   queue(qualifiedName: string): QueueState {
     let state = this.queues.get(qualifiedName);
     if (!state) {
-      state = new QueueState(qualifiedName, this.clock, (queue, jobId) => this.emit('stalled', queue, jobId));
+      state = new QueueState(qualifiedName, this.clock, (queue, jobId) => this.emit('stalled', queue, jobId), (name) => this.queues.get(name));
       this.queues.set(qualifiedName, state);
     }
     return state;
@@ -76,8 +79,11 @@ export class InMemoryQueueStore extends EventEmitter<InMemoryStoreEvents> {
     return [...this.queues.keys()];
   }
 
-  /** Stops every timer the store scheduled on its clock (delayed-job promotion). */
+  /** Stops every timer the store scheduled on its clock (delayed-job promotion, rate-limit windows). */
   dispose(): void {
-    for (const q of this.queues.values()) q.stopTimers();
+    for (const q of this.queues.values()) {
+      q.stopTimers();
+      q.limiter.stop();
+    }
   }
 }

@@ -1,6 +1,9 @@
-import { ErrorCode, type JobJson, type JobsOptions, type KeepJobs } from 'bullmq';
+import { ErrorCode, type JobJson, type JobsOptions, type KeepJobs, type ParentKeys } from 'bullmq';
 import type { Clock, ClockTimer } from '../../src/ports/clock.js';
+import { Deduplication, deduplicateJob, finalizeDeduplication, releaseDeduplicationOnRemoval } from './deduplication.js';
 import { backendError } from './errors.js';
+import { QueueFlows, type ChildLinks, type QueueLookup } from './flows.js';
+import { RateLimiterKey, assertLimitHasDuration, countTakenJob, rateLimitFor, rateLimitTtl, type LimiterOptions } from './rate-limit.js';
 import { SortedSet, rangeByIndex } from './sorted-set.js';
 
 /** One stored job: the decoded job hash of the Redis backend, plus its lock and logs. */
@@ -25,6 +28,11 @@ export interface StoredJob {
   deferredFailure?: string;
   lock?: { token: string; expiresAt: number };
   logs: string[];
+  /** The parent's key (`<prefix>:<queue>:<id>`) and reference, for a child job (flows.ts). */
+  parentKey?: string;
+  parent?: ParentKeys;
+  /** For a parent job: its children (flows.ts). */
+  children?: ChildLinks;
 }
 
 /** What `moveToActive` and the `fetchNext` variants return (BullMQ's raw2NextJobData shape). */
@@ -44,6 +52,8 @@ export interface FetchOptions {
   token: string;
   lockDuration: number;
   name?: string;
+  /** The Worker's `limiter` option (moveToActive's `opts.limiter`). */
+  limiter?: LimiterOptions;
 }
 
 const PRIORITY_SHIFT = 0x100000000;
@@ -69,18 +79,29 @@ export class QueueState {
   readonly events: StreamEvent[] = [];
   readonly waiters = new Set<Waiter>();
   readonly eventWaiters = new Set<Waiter>();
+  /** The `limiter` key (rate-limit.ts). */
+  readonly limiter: RateLimiterKey;
+  /** The `de:<id>` / `dn:<id>` keys (deduplication.ts). */
+  readonly deduplication: Deduplication;
   private idCounter = 0;
   private priorityCounter = 0;
   private delayedCounter = 0;
   private eventSeq = 0;
   private stalledCheckUntil = 0;
   private delayTimer: ClockTimer | undefined;
+  /** Parent/child jobs: the waiting-children state and the parent links (flows.ts). */
+  readonly flows: QueueFlows;
 
   constructor(
     readonly qualifiedName: string,
     private readonly clock: Clock,
     private readonly onStalled: (queue: string, jobId: string) => void,
-  ) {}
+    lookup: QueueLookup = () => undefined,
+  ) {
+    this.limiter = new RateLimiterKey(clock, qualifiedName, () => this.notify());
+    this.deduplication = new Deduplication(clock);
+    this.flows = new QueueFlows(this, lookup);
+  }
 
   now(): number {
     return this.clock.now();
@@ -115,9 +136,13 @@ export class QueueState {
     return concurrency !== undefined && this.active.length >= Number(concurrency);
   }
 
-  /** True when `moveToActive` would hand out a job right now (the marker of the Redis backend). */
-  hasWork(): boolean {
+  /**
+   * True when `moveToActive` would hand out a job right now (the marker of the Redis backend); with a worker's
+   * `limiter`, false while its rate-limit window is full.
+   */
+  hasWork(limiter?: LimiterOptions): boolean {
     this.promoteDueDelayed();
+    if (rateLimitTtl(this.limiter, rateLimitFor(this.meta, limiter).maxJobs) > 0) return false;
     return !this.isPaused() && !this.isMaxed() && (this.wait.length > 0 || this.prioritized.size > 0);
   }
 
@@ -159,6 +184,12 @@ export class QueueState {
       returnvalue: job.returnvalue as string,
       processedBy: job.processedBy,
       deferredFailure: job.deferredFailure,
+      parentKey: job.parentKey,
+      parent: structuredClone(job.parent),
+      ...(job.opts.deduplication?.id !== undefined && {
+        deduplicationId: job.opts.deduplication.id,
+        debounceId: job.opts.deduplication.id,
+      }),
     };
   }
 
@@ -166,15 +197,30 @@ export class QueueState {
     return !!job.lock && job.lock.expiresAt > this.now();
   }
 
-  /** Adds a job (addStandardJob / addDelayedJob / addPrioritizedJob). Returns the id; an existing id is kept. */
-  addJob(json: JobJson, jobId: string | undefined): string {
+  /**
+   * Adds a job (addStandardJob / addDelayedJob / addPrioritizedJob, or addParentJob with `asParent`). Returns the
+   * id; an existing id is kept. Parent links are flows.ts's (QueueFlows#add).
+   */
+  addJob(json: JobJson, jobId: string | undefined, asParent = false): string {
     const id = jobId ? String(jobId) : String(++this.idCounter);
     if (this.jobs.has(id)) {
       this.addEvent('event', 'duplicated', 'jobId', id);
       return id;
     }
+    // Job instances stamp Date.now(); the stored job uses the store's clock so delays follow it.
+    const timestamp = typeof json.opts?.timestamp === 'number' ? json.opts.timestamp : this.now();
+    const deduplicatedTo = deduplicateJob(this, json, id, timestamp);
+    if (deduplicatedTo !== undefined) return deduplicatedTo;
+    this.storeAndEnqueue(json, id, timestamp, asParent);
+    return id;
+  }
+
+  /**
+   * storeAndEnqueueJob.lua: stores a new job, created at `timestamp`, and puts it in delayed, prioritized or wait
+   * (or, `asParent`, in waiting-children as addParentJob.lua).
+   */
+  storeAndEnqueue(json: Pick<JobJson, 'name' | 'data' | 'opts' | 'progress'>, id: string, timestamp: number, asParent = false): void {
     const opts = structuredClone(json.opts ?? {});
-    const now = this.now();
     const job: StoredJob = {
       id,
       name: json.name,
@@ -184,26 +230,31 @@ export class QueueState {
       attemptsMade: 0,
       attemptsStarted: 0,
       stalledCounter: 0,
-      // Job instances stamp Date.now(); the stored job uses the store's clock so delays follow it.
-      timestamp: typeof opts.timestamp === 'number' ? opts.timestamp : now,
+      timestamp,
       delay: typeof opts.delay === 'number' && opts.delay > 0 ? opts.delay : 0,
       priority: opts.priority ?? 0,
       logs: [],
     };
     this.jobs.set(id, job);
     this.addEvent('event', 'added', 'jobId', id, 'name', job.name);
-    if (job.delay > 0) {
+    if (asParent) {
+      this.flows.addWaitingChildren(job);
+    } else if (job.delay > 0) {
       this.addDelayed(job, job.timestamp + job.delay);
     } else {
       this.enqueue(job, opts.lifo ? 'head' : 'tail');
       this.addEvent('event', 'waiting', 'jobId', id);
     }
     this.notify();
-    return id;
+  }
+
+  /** The queue's `id` counter (INCR): the next automatic job id. */
+  nextJobId(): string {
+    return String(++this.idCounter);
   }
 
   /** Puts a job into wait (or prioritized when it has a priority). */
-  private enqueue(job: StoredJob, where: 'head' | 'tail'): void {
+  enqueue(job: StoredJob, where: 'head' | 'tail'): void {
     if (job.priority > 0) {
       // getPriorityScore: INCR of the priority counter, so the first score of a priority is `priority << 32 | 1`.
       this.prioritized.add(job.id, job.priority * PRIORITY_SHIFT + (++this.priorityCounter % PRIORITY_SHIFT));
@@ -214,7 +265,7 @@ export class QueueState {
     }
   }
 
-  private addDelayed(job: StoredJob, due: number): void {
+  addDelayed(job: StoredJob, due: number): void {
     this.delayed.add(job.id, due * 0x1000 + (this.delayedCounter++ & 0xfff));
     this.addEvent('event', 'delayed', 'jobId', job.id, 'delay', due);
     this.armDelayTimer();
@@ -255,7 +306,7 @@ export class QueueState {
     this.addEvent('event', 'waiting', 'jobId', jobId, 'prev', 'delayed');
   }
 
-  private removeFromActive(jobId: string): boolean {
+  removeFromActive(jobId: string): boolean {
     const index = this.active.lastIndexOf(jobId);
     if (index < 0) return false;
     this.active.splice(index, 1);
@@ -263,7 +314,7 @@ export class QueueState {
   }
 
   /** removeLock.lua. Returns an error code < 0 or 0. */
-  private releaseLock(job: StoredJob, token: string): number {
+  releaseLock(job: StoredJob, token: string): number {
     if (token === '0') return 0;
     if (job.lock && this.lockHeld(job) && job.lock.token === token) {
       job.lock = undefined;
@@ -297,7 +348,11 @@ export class QueueState {
   /** moveToActive.lua / fetchNextJob.lua. The delay-until slot is always 0: due delayed jobs are promoted by clock timers. */
   fetchNext(opts: FetchOptions): NextJobData {
     this.promoteDueDelayed();
+    const limit = rateLimitFor(this.meta, opts.limiter);
+    const limitedFor = rateLimitTtl(this.limiter, limit.maxJobs);
+    if (limitedFor > 0) return [null, 0, limitedFor, 0];
     if (this.isPaused() || this.isMaxed()) return [null, 0, 0, 0];
+    if (this.wait.length > 0 || this.prioritized.size > 0) assertLimitHasDuration(limit);
     let jobId = this.wait.pop();
     if (jobId === undefined) {
       const first = this.prioritized.first();
@@ -309,6 +364,7 @@ export class QueueState {
     if (jobId === undefined) return [null, 0, 0, 0];
     this.active.unshift(jobId);
     const job = this.jobs.get(jobId)!;
+    countTakenJob(this.limiter, limit, job.deferredFailure !== undefined);
     const now = this.now();
     if (opts.token !== '0') job.lock = { token: opts.token, expiresAt: now + opts.lockDuration };
     job.processedOn = now;
@@ -328,8 +384,11 @@ export class QueueState {
     fetchNext: FetchOptions | undefined,
     fields?: Record<string, unknown>,
   ): { result: NextJobData; finishedOn: number } {
+    if (target === 'completed') this.flows.assertCanComplete(jobId);
     const job = this.leaveActive(jobId, token, 'moveToFinished', fields);
     const now = this.now();
+    finalizeDeduplication(this, job, now);
+    this.flows.onFinished(job, target, value, now);
     job.attemptsMade += 1;
     const set = target === 'completed' ? this.completed : this.failed;
     const count = 'count' in keep ? keep.count : undefined;
@@ -345,6 +404,7 @@ export class QueueState {
       if (count !== undefined && count > 0) this.trimByCount(set, count);
     } else {
       this.jobs.delete(jobId);
+      if (job.parentKey) this.flows.detach(jobId, false, job.parentKey);
     }
     this.addEvent('event', target, 'jobId', jobId, target === 'completed' ? 'returnvalue' : 'failedReason', value, 'prev', 'active');
     if (target === 'failed' && job.attemptsMade >= (job.opts.attempts ?? 0)) {
@@ -360,6 +420,11 @@ export class QueueState {
     if (fetchNext) {
       const fetched = this.fetchNext(fetchNext);
       if (fetched[0]) next = fetched;
+      else if ((fetched[2] ?? 0) > 0) {
+        // Rate limited: the script returns the limit delay at once (no 'drained').
+        this.notify();
+        return fetched;
+      }
     }
     if (this.wait.length === 0 && this.active.length === 0 && this.prioritized.size === 0) {
       this.addEvent('event', 'drained');
@@ -372,6 +437,7 @@ export class QueueState {
     const old = set.upTo(cutoff).reverse().slice(0, limit);
     for (const id of old) {
       set.delete(id);
+      this.flows.detach(id, false);
       this.jobs.delete(id);
     }
   }
@@ -380,6 +446,7 @@ export class QueueState {
     const members = set.members();
     for (const id of members.slice(0, Math.max(0, members.length - keep))) {
       set.delete(id);
+      this.flows.detach(id, false);
       this.jobs.delete(id);
     }
   }
@@ -409,13 +476,22 @@ export class QueueState {
     this.afterLeavingActive(undefined);
   }
 
-  /** moveJobFromActiveToWait.lua (manual rate limiting): back to the head of wait. */
+  /**
+   * moveJobFromActiveToWait.lua (a RateLimitError from the processor): back to the head of wait, or in front of
+   * its priority. Returns the limiter's milliseconds left (0 when it has none).
+   */
   activeToWait(jobId: string, token: string): number {
-    const job = this.leaveActive(jobId, token, 'moveJobFromActiveToWait');
-    this.enqueue(job, 'head');
-    this.addEvent('event', 'waiting', 'jobId', jobId, 'prev', 'active');
-    this.notify();
-    return 0;
+    const job = this.requireJob(jobId, 'moveJobFromActiveToWait');
+    const code = this.releaseLock(job, token);
+    if (code < 0) throw backendError(code, jobId, 'moveJobFromActiveToWait', 'active');
+    if (this.removeFromActive(jobId)) {
+      if (job.priority > 0) this.prioritized.add(jobId, job.priority * PRIORITY_SHIFT);
+      else this.wait.push(jobId);
+      this.addEvent('event', 'waiting', 'jobId', jobId, 'prev', 'active');
+      this.notify();
+    }
+    const pttl = this.limiter.pttl();
+    return pttl > 0 ? pttl : 0;
   }
 
   /** moveStalledJobsToWait.lua: two-phase detection (mark active jobs, recover the marked ones whose lock is gone). */
@@ -461,8 +537,14 @@ export class QueueState {
     this.notify();
   }
 
-  /** Removes a job from whichever state holds it and deletes it. */
+  /**
+   * Removes a job from whichever state holds it and deletes it, as removeJob.lua (`hard`): it leaves its parent
+   * (a freed parent of this queue goes too), and its deduplication key is released.
+   */
   removeJob(jobId: string): void {
+    this.flows.detach(jobId, true);
+    const job = this.jobs.get(jobId);
+    if (job) releaseDeduplicationOnRemoval(this, job);
     const i = this.wait.indexOf(jobId);
     if (i >= 0) this.wait.splice(i, 1);
     this.removeFromActive(jobId);
@@ -471,20 +553,8 @@ export class QueueState {
     this.completed.delete(jobId);
     this.failed.delete(jobId);
     this.stalled.delete(jobId);
+    this.flows.waitingChildren.delete(jobId);
     this.jobs.delete(jobId);
-  }
-
-  /** removeJob.lua: 0 when locked (an active job held by a worker), 1 otherwise. */
-  remove(jobId: string): number {
-    const job = this.jobs.get(jobId);
-    if (job && this.lockHeld(job)) return 0;
-    if (job) {
-      // removeJobFromAnyState.lua names the state the job left ('wait' for a waiting job).
-      const state = this.stateOf(jobId);
-      this.removeJob(jobId);
-      this.addEvent('event', 'removed', 'jobId', jobId, 'prev', state === 'waiting' ? 'wait' : state);
-    }
-    return 1;
   }
 
   drain(delayed: boolean): void {
@@ -537,6 +607,7 @@ export class QueueState {
     if (resetAttemptsMade) job.attemptsMade = 0;
     if (resetAttemptsStarted) job.attemptsStarted = 0;
     this.enqueue(job, job.opts.lifo ? 'head' : 'tail');
+    this.flows.moveChildBackToParentDependencies(job, state);
     this.addEvent('event', 'waiting', 'jobId', jobId, 'prev', state);
     this.notify();
   }
@@ -603,8 +674,10 @@ export class QueueState {
         return this.completed.members();
       case 'failed':
         return this.failed.members();
+      case 'waiting-children':
+        return this.flows.waitingChildren.members();
       default:
-        return []; // paused (legacy list), waiting-children, repeat: always empty here
+        return []; // paused (legacy list), repeat: always empty here
     }
   }
 
@@ -635,13 +708,20 @@ export class QueueState {
     if (this.active.includes(jobId)) return 'active';
     if (this.wait.includes(jobId)) return 'waiting';
     if (this.prioritized.has(jobId)) return 'prioritized';
+    if (this.flows.waitingChildren.has(jobId)) return 'waiting-children';
     return 'unknown';
   }
 
-  /** Drops everything (obliterate). Timers stop; waiters stay registered (their workers still exist). */
+  /**
+   * Drops everything (obliterate) but the parents waiting for children, which obliterate.lua does not touch.
+   * Timers stop; waiters stay registered (their workers still exist).
+   */
   clear(): void {
     this.stopTimers();
+    const waitingParents = this.flows.waitingChildren.members().map((id) => this.jobs.get(id)!);
+    for (const job of this.jobs.values()) if (!this.flows.waitingChildren.has(job.id)) releaseDeduplicationOnRemoval(this, job);
     this.jobs.clear();
+    for (const parent of waitingParents) this.jobs.set(parent.id, parent);
     this.wait.length = 0;
     this.active.length = 0;
     this.prioritized.clear();

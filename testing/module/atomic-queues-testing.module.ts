@@ -1,4 +1,4 @@
-import { Global, Module, type DynamicModule, type InjectionToken, type ModuleMetadata, type OptionalFactoryDependency, type Provider } from '@nestjs/common';
+import { ConfigurableModuleBuilder, Global, Module, type ConfigurableModuleAsyncOptions, type DynamicModule, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import {
   ATOMIC_QUEUES_CONFIG,
@@ -8,6 +8,7 @@ import {
 } from '../../src/config/atomic-queues-config.js';
 import { AtomicQueuesConfigError } from '../../src/errors.js';
 import { ATOMIC_QUEUES_SERVICES, atomicQueuesServiceProviders } from '../../src/module/atomic-queues.module.js';
+import { checkedAsyncOptions, FACTORY_METHOD } from '../../src/module/async-options.js';
 import { ATOMIC_QUEUES_CLOCK, SystemClock, type Clock } from '../../src/ports/clock.js';
 import { ATOMIC_QUEUES_QUEUE_DRIVER } from '../../src/ports/queue-driver.js';
 import { ATOMIC_QUEUES_REDIS, ATOMIC_QUEUES_REDIS_SUBSCRIBER } from '../../src/ports/redis.js';
@@ -29,11 +30,11 @@ export const TESTING_CLOCK_CHOICES = ["'test'", "'system'", 'a Clock instance (e
 /** The production configuration minus `redis`, plus the clock choice. */
 export type AtomicQueuesTestingConfig = Omit<AtomicQueuesConfig, 'redis'> & { clock?: AtomicQueuesTestingClock };
 
-export interface AtomicQueuesTestingModuleAsyncOptions {
-  imports?: ModuleMetadata['imports'];
-  useFactory: (...args: any[]) => AtomicQueuesTestingConfig | Promise<AtomicQueuesTestingConfig>;
-  inject?: Array<InjectionToken | OptionalFactoryDependency>;
-}
+/**
+ * `forRootAsync` options, as for AtomicQueuesModule: exactly one of `useFactory` (+ `inject`), `useClass` or
+ * `useExisting` (a class with `createAtomicQueuesOptions()` returning the testing config), plus `imports`.
+ */
+export type AtomicQueuesTestingModuleAsyncOptions = ConfigurableModuleAsyncOptions<AtomicQueuesTestingConfig, typeof FACTORY_METHOD>;
 
 /** What `resolveConfig` receives for `redis`: never connected to (the ports are in memory). */
 export const IN_MEMORY_REDIS_PLACEHOLDER = Object.freeze({ host: 'atomic-queues.in-memory.invalid' });
@@ -100,39 +101,41 @@ const EXPORTS = [
   AtomicQueuesTestHarness,
 ];
 
+const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } = new ConfigurableModuleBuilder<AtomicQueuesTestingConfig>({ moduleName: 'AtomicQueuesTesting' })
+  .setClassMethodName('forRoot')
+  .setFactoryMethodName(FACTORY_METHOD)
+  .build();
+
 /**
  * Drop-in replacement of `AtomicQueuesModule` for tests: the SAME service classes (QueueManagerService,
  * WorkerManagerService, JobProcessorRegistry, ResourceLockService, CronManagerService, IndexManagerService,
- * IndexSweeperService and the lifecycle) on in-memory ports, plus `TestClock` and `AtomicQueuesTestHarness`. Accepts the production config
- * minus `redis`, validated by the same `resolveConfig` at bootstrap. Opens no network connection.
+ * IndexSweeperService, AtomicQueuesHealthService and the lifecycle) on in-memory ports, plus `TestClock` and
+ * `AtomicQueuesTestHarness`. Accepts the production config minus `redis`, validated by the same `resolveConfig` at
+ * bootstrap; `forRoot` / `forRootAsync` are built with Nest's ConfigurableModuleBuilder, like the production
+ * module's. Opens no network connection.
  */
 @Global()
 @Module({})
-export class AtomicQueuesTestingModule {
+export class AtomicQueuesTestingModule extends ConfigurableModuleClass {
   /** `options.harness: false` leaves out AtomicQueuesTestHarness (which keeps every job's history in memory). */
-  static forRoot(config: AtomicQueuesTestingConfig = {}, options: { harness?: boolean } = {}): DynamicModule {
-    return this.build(options.harness ?? true, [], [
-      { provide: TESTING_RESOLVED, useFactory: () => resolveTestingConfig(config) },
-    ]);
+  static override forRoot(config: AtomicQueuesTestingConfig = {}, options: { harness?: boolean } = {}): DynamicModule {
+    return this.complete(super.forRoot(config), options.harness ?? true);
   }
 
-  static forRootAsync(options: AtomicQueuesTestingModuleAsyncOptions): DynamicModule {
-    return this.build(true, options.imports ?? [], [
-      {
-        provide: TESTING_RESOLVED,
-        useFactory: async (...args: unknown[]) => resolveTestingConfig(await options.useFactory(...args)),
-        inject: options.inject ?? [],
-      },
-    ]);
+  static override forRootAsync(options: AtomicQueuesTestingModuleAsyncOptions): DynamicModule {
+    return this.complete(super.forRootAsync(checkedAsyncOptions(options)), true);
   }
 
-  private static build(harness: boolean, imports: NonNullable<ModuleMetadata['imports']>, resolved: Provider[]): DynamicModule {
+  /** Adds the validated config, the in-memory ports and the services to the builder's definition. */
+  private static complete(definition: DynamicModule, harness: boolean): DynamicModule {
     return {
+      ...definition,
       module: AtomicQueuesTestingModule,
       global: true,
-      imports: [DiscoveryModule, ...imports],
+      imports: [DiscoveryModule, ...(definition.imports ?? [])],
       providers: [
-        ...resolved,
+        ...(definition.providers ?? []),
+        { provide: TESTING_RESOLVED, useFactory: (config: AtomicQueuesTestingConfig) => resolveTestingConfig(config), inject: [MODULE_OPTIONS_TOKEN] },
         { provide: ATOMIC_QUEUES_CONFIG, useFactory: (r: ResolvedTesting) => r.config, inject: [TESTING_RESOLVED] },
         ...inMemoryPortProviders(),
         ...atomicQueuesServiceProviders(),
