@@ -6,7 +6,10 @@
  * so the backend reads it exactly; a call it did not see (another owner) falls back to the real-time difference.
  */
 export class CleanGraces {
+  /** The grace of the clean call running synchronously right now (its first batch). */
   private latest: number | undefined;
+  private recorded: number | undefined;
+  /** Later batches of a running call (same `timestamp`), until that call settles. */
   private readonly byTimestamp = new Map<number, number>();
 
   /** Wraps `owner.clean` (a BullMQ Queue) to note each call's grace; other owners are left alone. */
@@ -16,23 +19,27 @@ export class CleanGraces {
     if (!queue || typeof clean !== 'function') return;
     queue.clean = (grace: number, ...rest: unknown[]) => {
       this.latest = Math.max(0, Number(grace) || 0);
+      this.recorded = undefined;
+      let result: Promise<unknown>;
       try {
-        return clean.call(queue, grace, ...rest);
+        result = clean.call(queue, grace, ...rest);
       } finally {
         this.latest = undefined;
       }
+      const timestamp = this.recorded;
+      this.recorded = undefined;
+      if (timestamp === undefined) return result;
+      return result.finally(() => this.byTimestamp.delete(timestamp));
     };
   }
 
   /** The grace (ms) of the clean call that sent `timestamp` (the same for every batch of that call). */
   graceFor(timestamp: number): number {
-    const known = this.byTimestamp.get(timestamp);
-    if (known !== undefined) return known;
-    const grace = this.latest ?? Math.max(0, Date.now() - timestamp);
     if (this.latest !== undefined) {
-      if (this.byTimestamp.size > 100) this.byTimestamp.clear();
-      this.byTimestamp.set(timestamp, grace);
+      this.byTimestamp.set(timestamp, this.latest);
+      this.recorded = timestamp;
+      return this.latest;
     }
-    return grace;
+    return this.byTimestamp.get(timestamp) ?? Math.max(0, Date.now() - timestamp);
   }
 }

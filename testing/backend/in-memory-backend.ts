@@ -101,7 +101,8 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   ) {
     super();
     this.queueKeys = new QueueKeys(opts.prefix ?? 'bull');
-    this.cleanGraces = new CleanGraces(role.owner);
+    // Only the owner's own backend wraps its clean(); forQueue() backends (flows) share the owner and must not.
+    this.cleanGraces = new CleanGraces(ownsConnection ? role.owner : undefined);
     if (role.worker && ownsConnection) {
       // BullMQ names a Worker's blocking connection `<prefix>:<base64 name>[:w:<worker name>]` (createBlockingConnection).
       this.connections.push(store.clients.connect(this.clientName(opts.name ? `:w:${opts.name}` : '')));
