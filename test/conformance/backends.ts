@@ -102,11 +102,13 @@ export async function memoryBackendWorld(options: WorldOptions = {}): Promise<Ba
     ...t,
     advance: (ms) => clock.advance(ms),
     async waitFor(predicate, what = 'condition', timeoutMs = 60_000) {
-      // Clock time: step from timer to timer (at most 10 ms at a time, so time-driven states are seen as they pass).
+      // Clock time: step from timer to timer (every state change happens at a timer or in the async work a
+      // step settles, so none is skipped), at most 100 ms at a time; 10 ms when no timer is pending.
       const deadline = clock.now() + timeoutMs;
       while (!(await predicate())) {
         if (clock.now() > deadline) throw new Error(`in-memory backend: ${what} did not hold within ${timeoutMs} ms of clock time`);
-        await clock.advance(10);
+        const next = clock.pending()[0];
+        await clock.advance(next ? Math.min(100, Math.max(1, next.inMs)) : 10);
       }
     },
     async close() {

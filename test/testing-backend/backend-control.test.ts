@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createWorld, type World } from './world.js';
 
 let w: World;
@@ -118,6 +118,23 @@ describe('in-memory backend: queue control', () => {
     await p.promote();
     await w.clock.settle();
     expect(await q.getJobState(p.id!)).toBe('completed');
+  });
+
+  it('clean reads the grace the Queue was called with: real time passing during the call does not spare a job', async () => {
+    w = createWorld();
+    const q = w.queue('clean-drift');
+    const job = await q.add('fresh', {});
+    const real = Date.now;
+    let calls = 0;
+    const spy = vi.spyOn(Date, 'now').mockImplementation(() => real() + 25 * calls++); // 25 ms of real time per call
+    try {
+      expect(await q.clean(0, 10, 'wait')).toEqual([job.id]);
+      await q.add('younger', {});
+      await w.clock.advance(40);
+      expect(await q.clean(50, 10, 'wait')).toEqual([]); // 40 ms old on the clock: within a grace of 50 ms
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('remove deletes an unlocked job and refuses a locked one; clean removes finished jobs by age', async () => {

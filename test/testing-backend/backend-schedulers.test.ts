@@ -92,11 +92,12 @@ describe('in-memory backend: job schedulers on the TestClock', () => {
     await crashed.close(true);
     const stalled: string[] = [];
     w.store.on('stalled', (_q, id) => stalled.push(id));
-    w.worker('stall', async () => 'ok', { ...lockOpts, autorun: false }); // its clock-driven stalled check runs
+    // A running Worker's own stalled check (on the clock) recovers it; the recovered iteration then runs.
+    w.worker('stall', async () => 'ok', lockOpts);
     await w.clock.advance(15_001);
     expect(stalled).toEqual([first!.id]);
     const job = await q.getJob(first!.id!);
-    expect([await job?.getState(), job?.stalledCounter, job?.deferredFailure]).toEqual(['waiting', 1, undefined]);
+    expect([await job?.getState(), job?.stalledCounter, job?.deferredFailure]).toEqual(['completed', 1, undefined]);
   });
 
   it("reports iterations as the store's added jobs, and the ones a scheduler deletes as removed by 'scheduler'", async () => {

@@ -23,9 +23,11 @@ export function createInMemoryBackend(options: InMemoryBackendOptions = {}): InM
     throw new Error('createInMemoryBackend: options.clock must be the clock of options.store (or pass only one of them)');
   }
   const store = options.store ?? new InMemoryQueueStore({ clock: options.clock });
-  const factory = (name: string, opts: QueueBaseOptions<unknown>, factoryOpts: { blocking?: boolean; withBlockingConnection?: boolean } = {}) => {
+  // A `function`, not an arrow: BullMQ calls it as `this.backendFactory(...)`, so `this` is the Queue/Worker/
+  // QueueEvents being built (a Worker's stalled check then runs on the store's clock, see stalled-check.ts).
+  const factory = function (this: unknown, name: string, opts: QueueBaseOptions<unknown>, factoryOpts: { blocking?: boolean; withBlockingConnection?: boolean } = {}) {
     const o = (opts ?? {}) as QueueBaseOptions<unknown> & Record<string, unknown>;
-    return new InMemoryQueueBackend(store, name, o, { worker: !!factoryOpts.withBlockingConnection });
+    return new InMemoryQueueBackend(store, name, o, { worker: !!factoryOpts.withBlockingConnection, owner: this });
   };
   return Object.assign(factory, { store }) as InMemoryBackendFactory;
 }

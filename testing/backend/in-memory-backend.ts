@@ -34,8 +34,13 @@ import type { InMemoryQueueStore, StoreRemoval } from './in-memory-store.js';
 import type { FetchOptions, NextJobData, QueueState } from './queue-state.js';
 import { getRateLimitTtl, withoutRealTimeLimitDelay, type LimiterOptions } from './rate-limit.js';
 import { pastEndDate, patternNextMillis, ranImmediately, type SchedulerHost } from './schedulers.js';
+import { CleanGraces } from './clean-grace.js';
+import { answerLikeRoundTrips } from './round-trip.js';
 import { rangeByIndex } from './sorted-set.js';
+import { startClockStalledCheck } from './stalled-check.js';
 
+/** Redis's default `stream-node-max-entries`: approximate stream trimming removes whole nodes of this size. */
+const STREAM_NODE_ENTRIES = 100;
 
 /** Worker-side options the backend reads (the Worker passes its own options object to the factory). */
 type BackendOptions = QueueBaseOptions<unknown> & KeyPrefixOptions & {
@@ -57,6 +62,8 @@ type BackendOptions = QueueBaseOptions<unknown> & KeyPrefixOptions & {
 export interface InMemoryBackendRole {
   /** Built for a Worker: renews its locks and runs stalled checks on the store's clock. */
   worker: boolean;
+  /** The BullMQ object that built this backend (its Worker's stalled check runs on the clock). */
+  owner?: unknown;
 }
 
 /**
@@ -86,6 +93,9 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
    */
   private heldUntil = 0;
   private readonly blocked = new Set<(err: Error) => void>();
+  /** This backend's named connections in the store's client list (a Worker's blocking one; a QueueEvents' after setName). */
+  private readonly connections: number[] = [];
+  private readonly cleanGraces: CleanGraces;
 
   constructor(
     readonly store: InMemoryQueueStore,
@@ -96,7 +106,14 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   ) {
     super();
     this.queueKeys = new QueueKeys(opts.prefix ?? 'bull');
-    if (role.worker && ownsConnection) this.startWorkerTimers();
+    // Only the owner's own backend wraps its clean(); forQueue() backends (flows) share the owner and must not.
+    this.cleanGraces = new CleanGraces(ownsConnection ? role.owner : undefined);
+    if (role.worker && ownsConnection) {
+      // BullMQ names a Worker's blocking connection `<prefix>:<base64 name>[:w:<worker name>]` (createBlockingConnection).
+      this.connections.push(store.clients.connect(this.clientName(opts.name ? `:w:${opts.name}` : '')));
+      this.startWorkerTimers();
+    }
+    answerLikeRoundTrips(this, EventEmitter.prototype);
   }
 
   // ---------------------------------------------------------------- identity & lifecycle
@@ -142,6 +159,7 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     if (!this.ownsConnection) return Promise.resolve();
     if (!this.closing) {
       for (const t of this.timers.splice(0)) this.store.clock.clear(t);
+      for (const id of this.connections.splice(0)) this.store.clients.disconnect(id);
       this.interruptBlocking();
       this.closing = Promise.resolve().then(() => {
         this.emit('close');
@@ -154,8 +172,11 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     this.interruptBlocking();
   }
 
-  /** Connection names are a Redis concept; this backend has no connection to name. */
-  async setName(_name: string): Promise<void> {}
+  /** CLIENT SETNAME: names this backend's connection in the store's client list (QueueEvents: `…:qe`). */
+  async setName(name: string): Promise<void> {
+    if (this.closing || !this.ownsConnection) return;
+    this.connections.push(this.store.clients.connect(name));
+  }
 
   async disconnectBlocking(_wait?: boolean): Promise<void> {
     this.blockingDisconnected = true;
@@ -180,9 +201,8 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
       );
     }
     if (!this.opts.skipStalledCheck) {
-      this.timers.push(
-        setBackgroundInterval(clock, () => void this.moveStalledJobsToWait(), this.opts.stalledInterval ?? 30_000, `stalled check ${this.name}`),
-      );
+      const timer = startClockStalledCheck(clock, this.role.owner, this.opts.stalledInterval ?? 30_000, `stalled check ${this.name}`);
+      if (timer) this.timers.push(timer);
     }
   }
 
@@ -485,11 +505,11 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   }
 
   /**
-   * Queue#clean passes `Date.now() - grace` (real time); the grace is re-applied to the store's clock so
-   * "older than grace" means clock time (a few real milliseconds of drift at most).
+   * Queue#clean passes `Date.now() - grace` (real time); the grace (as the Queue was called with it) is re-applied
+   * to the store's clock, so "older than grace" means clock time.
    */
   async cleanJobsByState(state: string, timestamp: number, limit = 0): Promise<string[]> {
-    const grace = Math.max(0, Date.now() - timestamp);
+    const grace = this.cleanGraces.graceFor(timestamp);
     const removed = this.state.clean(state, this.store.clock.now() - grace, limit);
     this.reportRemoved(removed, 'clean');
     return removed;
@@ -678,9 +698,9 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return this.state.metrics.get(type, start, end) as [string[], string[], number];
   }
 
-  /** No connections exist, so there are no clients to list (Queue#getWorkers() is empty). */
+  /** CLIENT LIST of the store (one "node"): the named connections of live Workers and QueueEvents. */
   async getClientList(): Promise<string[]> {
-    return [];
+    return [this.store.clients.format()];
   }
 
   /** Queue#getDependencies: a page of a job's `:processed` or `:dependencies` key. */
@@ -737,10 +757,15 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
 
   // ---------------------------------------------------------------- events & blocking
 
+  /**
+   * XTRIM MAXLEN ~ (approximate, as the Redis backend sends it): Redis drops only whole stream nodes of
+   * `stream-node-max-entries` (100) entries, so a short stream is not trimmed at all.
+   */
   async trimEvents(maxLength: number): Promise<number> {
     const extra = Math.max(0, this.state.events.length - maxLength);
-    this.state.events.splice(0, extra);
-    return extra;
+    const removable = extra - (extra % STREAM_NODE_ENTRIES);
+    this.state.events.splice(0, removable);
+    return removable;
   }
 
   async publishEvent(fields: Record<string, string | number>, _maxEvents: number): Promise<string> {

@@ -36,9 +36,10 @@ export class InMemoryQueueDriver implements QueueDriver {
     if (!waiter) return new this.classes.Worker(name, processor, { ...options, connection: {} }) as unknown as Worker;
     const factory = this.factory;
     const Ctor = this.classes.Worker as unknown as new (...args: unknown[]) => Worker;
-    return new Ctor(name, processor, { ...options, connection: {} }, (n: string, o: never, f: never) =>
-      withJobWaiter(factory(n, o, f), waiter, { raceBase: true }),
-    );
+    // `function`: BullMQ calls the factory as its own method; `this` (the Worker) is passed on to the backend.
+    return new Ctor(name, processor, { ...options, connection: {} }, function (this: unknown, n: string, o: never, f: never) {
+      return withJobWaiter(factory.call(this, n, o, f), waiter, { raceBase: true });
+    });
   }
 
   async close(): Promise<void> {

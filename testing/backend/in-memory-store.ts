@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { SystemClock, type Clock } from '../../src/ports/clock.js';
+import { ClientList } from './client-list.js';
 import { QueueState } from './queue-state.js';
 
 export interface InMemoryQueueStoreOptions {
@@ -43,6 +44,8 @@ export interface InMemoryStoreEvents {
  */
 export class InMemoryQueueStore extends EventEmitter<InMemoryStoreEvents> {
   readonly clock: Clock;
+  /** The named connections of the live Workers and QueueEvents (what `CLIENT LIST` shows on Redis). */
+  readonly clients: ClientList;
   private readonly queues = new Map<string, QueueState>();
 
   constructor(options: InMemoryQueueStoreOptions = {}) {
@@ -54,6 +57,7 @@ export class InMemoryQueueStore extends EventEmitter<InMemoryStoreEvents> {
       }
     }
     this.clock = clock;
+    this.clients = new ClientList(clock);
   }
 
   /** The state of one queue, created on first use. */

@@ -266,7 +266,8 @@ export class QueueState {
   /** Puts a job into wait (or prioritized when it has a priority). */
   enqueue(job: StoredJob, where: 'head' | 'tail'): void {
     if (job.priority > 0) {
-      this.prioritized.add(job.id, job.priority * PRIORITY_SHIFT + (this.priorityCounter++ % PRIORITY_SHIFT));
+      // getPriorityScore: INCR of the priority counter, so the first score of a priority is `priority << 32 | 1`.
+      this.prioritized.add(job.id, job.priority * PRIORITY_SHIFT + (++this.priorityCounter % PRIORITY_SHIFT));
     } else if (where === 'head') {
       this.wait.push(job.id);
     } else {
@@ -592,24 +593,27 @@ export class QueueState {
     this.addDelayed(job, this.now() + delay);
   }
 
+  /**
+   * changePriority.lua: a job in wait or prioritized is re-added with the new priority (`lifo`: RPUSH into wait for
+   * priority 0, or the front of its priority band, score `priority << 32`, as pushBackJobWithPriority); in any other
+   * state only the stored priority changes. The job's options are left as they were.
+   */
   changePriority(jobId: string, priority: number, lifo: boolean): void {
     const job = this.requireJob(jobId, 'changePriority');
     const i = this.wait.indexOf(jobId);
-    const queued = i >= 0 || this.prioritized.has(jobId);
+    const queued = this.prioritized.delete(jobId) || i >= 0;
     if (i >= 0) this.wait.splice(i, 1);
-    this.prioritized.delete(jobId);
     job.priority = priority;
-    job.opts = { ...job.opts, priority, lifo };
-    if (queued) {
-      this.enqueue(job, lifo ? 'head' : 'tail');
-      this.notify();
-    }
+    if (!queued) return;
+    if (lifo && priority > 0) this.prioritized.add(job.id, priority * PRIORITY_SHIFT);
+    else this.enqueue(job, lifo ? 'head' : 'tail');
+    this.notify();
   }
 
   /** reprocessJob.lua (Job#retry). */
   reprocess(jobId: string, state: 'failed' | 'completed', resetAttemptsMade: boolean, resetAttemptsStarted: boolean): void {
+    // reprocessJob.lua checks only that the job exists and is in the finished set (no lock check).
     const job = this.requireJob(jobId, 'reprocessJob');
-    if (this.lockHeld(job)) throw backendError(ErrorCode.JobLockNotExist, jobId, 'reprocessJob', state);
     const set = state === 'failed' ? this.failed : this.completed;
     if (!set.delete(jobId)) throw backendError(ErrorCode.JobNotInState, jobId, 'reprocessJob', state);
     this.resetFinished(job, state);
@@ -665,6 +669,7 @@ export class QueueState {
       this.removeJob(id);
       removed.push(id);
     }
+    this.addEvent('event', 'cleaned', 'count', removed.length);
     return removed;
   }
 

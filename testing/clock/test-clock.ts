@@ -1,4 +1,5 @@
 import type { Clock, ClockTimer } from '../../src/ports/clock.js';
+import { simulatedRoundTripsInFlight } from './simulated-io.js';
 
 /**
  * Extra timer options understood by {@link TestClock}. `unref: true` marks a "background" timer, like Node's
@@ -66,6 +67,8 @@ export const DEFAULT_TEST_CLOCK_START = Date.UTC(2026, 0, 1, 0, 0, 0, 0);
 
 const realSetImmediate = globalThis.setImmediate;
 const MAX_STEPS_PER_ADVANCE = 1_000_000;
+/** Most macrotask turns one settle() takes while simulated round trips keep coming. */
+const MAX_SETTLE_TURNS = 10_000;
 
 /**
  * Deterministic clock: time only moves in `advance` / `advanceTo` / `runForegroundTimers`. Timers due at the same time run in the
@@ -127,9 +130,13 @@ export class TestClock implements TimerOptionsClock {
     }));
   }
 
-  /** Lets promise chains run without moving time. */
+  /**
+   * Lets promise chains run without moving time: `settleTurns` macrotask turns, then more while simulated round
+   * trips (the in-memory backend's replies) are in flight, up to {@link MAX_SETTLE_TURNS} (work that never
+   * stops talking to the backend, like a processor re-adding its own job, must not hang the clock).
+   */
   async settle(): Promise<void> {
-    for (let i = 0; i < this.settleTurns; i++) {
+    for (let i = 0; i < this.settleTurns || (simulatedRoundTripsInFlight() > 0 && i < MAX_SETTLE_TURNS); i++) {
       await new Promise<void>((resolve) => realSetImmediate(resolve));
     }
   }
