@@ -62,6 +62,23 @@ export interface VersionApp {
   remove(): void;
 }
 
+/**
+ * What the order example itself imports beyond the module (config, health probes, metrics, dashboard): the
+ * versions this repository's own devDependencies pin, except the Nest-major-bound ones (pinned to the app's major).
+ */
+const EXAMPLE_PACKAGES = ['@nestjs/config', '@opentelemetry/api', '@opentelemetry/sdk-metrics', '@opentelemetry/exporter-prometheus', '@bull-board/api', '@bull-board/express', '@bull-board/nestjs'];
+const EXAMPLE_NEST_BOUND = ['@nestjs/terminus', '@nestjs/bull-shared'];
+function exampleDependencies(nestMajor: number): string[] {
+  const dev = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies;
+  return [
+    ...EXAMPLE_PACKAGES.map((name) => {
+      if (!dev[name]) throw new Error(`package.json devDependencies: ${name} (used by examples/order-processing) is missing`);
+      return `${name}@${dev[name]}`;
+    }),
+    ...EXAMPLE_NEST_BOUND.map((name) => `${name}@^${nestMajor}.0.0`),
+  ];
+}
+
 /** The install lines for a variant: the README's, the tarball in place of the name, then what the example and the app's tests need. */
 export function installLines(variant: NestVersionVariant, readme: string, tarball: string): string[][] {
   const lines = extractInstallCommands(readme, variant.readmeHeading, `README.md "${variant.readmeHeading}"`);
@@ -71,7 +88,7 @@ export function installLines(variant: NestVersionVariant, readme: string, tarbal
   const named = new Set(lines.flat().map((arg) => arg.replace(/(.)@[^/]*$/, '$1')));
   const pin = (name: string) => `${name}@^${variant.nestMajor}.0.0`;
   const missing = (names: string[]) => names.filter((name) => !named.has(name.replace(/(.)@[^/]*$/, '$1')));
-  const runtime = missing([pin('@nestjs/cqrs'), pin('@nestjs/platform-express')]);
+  const runtime = missing([pin('@nestjs/cqrs'), pin('@nestjs/platform-express'), ...exampleDependencies(variant.nestMajor)]);
   const dev = missing([pin('@nestjs/testing'), 'ioredis-mock', 'fast-check', '@types/node@^20.19.0']);
   return [
     lines[0].map((arg) => (arg === '@nestjs/atomic-queues' ? tarball : arg)),
