@@ -255,7 +255,7 @@ export function resolveWorkerDefaults(
 }
 
 export function resolveBackoff(path: string, value: unknown): BackoffConfig {
-  const obj = objectAt(path, value) ?? fail(path, 'must be an object { type, delay }', value);
+  const obj = isPlainObject(value) ? value : fail(path, 'must be an object { type, delay }', value);
   checkKeys(path, obj, ['type', 'delay']);
   if (!BACKOFF_TYPES.includes(obj.type as BackoffType)) fail(`${path}.type`, `must be one of ${BACKOFF_TYPES.map((t) => `'${t}'`).join(' | ')}`, obj.type);
   return { type: obj.type as BackoffType, delay: integer(`${path}.delay`, obj.delay, 0) };
