@@ -38,6 +38,7 @@ describe('rangeByIndex (LRANGE/ZRANGE indexes)', () => {
     [4, 10, []],
     [2, 1, []],
     [0, -5, []],
+    [0, -6, []],
   ])('(%i, %i)', (start, end, expected) => {
     expect(rangeByIndex(list, start, end)).toEqual(expected);
   });
