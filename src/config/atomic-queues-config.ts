@@ -195,7 +195,6 @@ function resolveRedis(value: unknown): ResolvedRedisConfig {
   };
   if (value.connection !== undefined) {
     const c = value.connection as { duplicate?: unknown; status?: unknown };
-    if (!isPlainObject(c) && typeof c !== 'object') fail('redis.connection', 'must be an ioredis Redis or Cluster instance', c);
     if (typeof c?.duplicate !== 'function') fail('redis.connection', 'must be an ioredis Redis or Cluster instance (no duplicate() method)', c);
     out.connection = value.connection as Redis | Cluster;
   }

@@ -165,6 +165,14 @@ describe('resolveConfig: the engine, limits and edge values', () => {
     ['nodeId of 129 characters', withConfig({ nodeId: 'n'.repeat(129) }), 'nodeId', /1-128/],
     ['nodeId with a tab', withConfig({ nodeId: 'a\tb' }), 'nodeId', /whitespace/],
     ['batchSize above 10000', withConfig({ indexSweep: { batchSize: 10_001 } }), 'indexSweep.batchSize', /\[1, 10000\]/],
+    ['connection null', { redis: { connection: null } }, 'redis.connection', /ioredis Redis or Cluster instance/],
+    ['connection a string', { redis: { connection: 'redis://h' } }, 'redis.connection', /ioredis Redis or Cluster instance/],
+    ['empty url', { redis: { url: '' } }, 'redis.url', /non-empty string/],
+    ['url with a prefix before redis://', { redis: { url: 'xredis://h' } }, 'redis.url', /must start with/],
+    ['empty host', { redis: { host: '' } }, 'redis.host', /non-empty string/],
+    ['password not a string', { redis: { host: 'h', password: 5 } }, 'redis.password', /must be a string \(got "\[redacted\]"\)/],
+    ['queueDefaults not an object', withConfig({ queueDefaults: 5 }), 'queueDefaults', /must be an object/],
+    ['nodeId not a string', withConfig({ nodeId: 5 }), 'nodeId', /1-128/],
   ])('%s', (_label, input, path, message) => {
     const err = configError(input);
     expect(err.path).toBe(path);
@@ -201,5 +209,23 @@ describe('resolveConfig: the engine, limits and edge values', () => {
     })();
     expect(err).toBeInstanceOf(AtomicQueuesValidationError);
     expect((err as AtomicQueuesValidationError).argument).toBe('config.concurrency');
+  });
+});
+
+describe('resolveConfig: what it keeps', () => {
+  it('host alone or port alone is enough to connect', () => {
+    expect(resolveConfig({ redis: { host: 'h' } }).redis.host).toBe('h');
+    expect(resolveConfig({ redis: { port: 6380 } }).redis.port).toBe(6380);
+  });
+
+  it('sets no job option that was not given (no undefined keys reach BullMQ)', () => {
+    expect(Object.keys(resolveConfig(base).queueDefaults.defaultJobOptions)).toEqual([]);
+    const c = resolveConfig(withConfig({ queueDefaults: { defaultJobOptions: { attempts: 2 } } }));
+    expect(Object.keys(c.queueDefaults.defaultJobOptions)).toEqual(['attempts']);
+  });
+
+  it('names the options given beside a connection', () => {
+    const err = configError({ redis: { connection: new Redis({ lazyConnect: true }), host: 'h', port: 1 } });
+    expect(err.value).toBe('connection,host,port');
   });
 });
