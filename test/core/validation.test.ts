@@ -126,6 +126,10 @@ describe('the shared value rules', () => {
 describe('job data: more shapes', () => {
   it('rejects Infinity and class instances (naming the class), accepts null-prototype objects', () => {
     expect(validationError(() => assertJsonSerializable('data', { n: Number.POSITIVE_INFINITY })).argument).toBe('data.n');
+    expect(validationError(() => assertJsonSerializable('data', { n: Number.POSITIVE_INFINITY })).rule).toBe('must be JSON-serializable (NaN/Infinity are not)');
+    expect(validationError(() => assertJsonSerializable('data', undefined)).rule).toBe('must be JSON-serializable (undefined is not; use null or {})');
+    const orphan = Object.create(Object.create(null) as object) as object;
+    expect(validationError(() => assertJsonSerializable('data', { o: orphan })).rule).toBe('must be JSON-serializable (plain objects and arrays only, got object)');
     class Order {}
     expect(validationError(() => assertJsonSerializable('data', { o: new Order() })).message).toMatch(/got Order\)/);
     const bare = Object.assign(Object.create(null) as Record<string, unknown>, { a: 1 });
