@@ -24,6 +24,7 @@ describe('resolveAddJobOptions (per-call addJob options, unit level)', () => {
     };
     expect(resolveAddJobOptions('opts', opts)).toEqual(opts);
     expect(resolveAddJobOptions('opts', undefined)).toEqual({});
+    expect(Object.keys(resolveAddJobOptions('opts', { attempts: 1, lifo: undefined, failParentOnFailure: undefined }))).toEqual(['attempts']);
     expect(resolveAddJobOptions('opts', { removeOnFail: undefined, telemetry: {} })).toEqual({ telemetry: {} });
   });
 
@@ -51,6 +52,12 @@ describe('resolveAddJobOptions (per-call addJob options, unit level)', () => {
     [{ parent: { id: 'p' } }, 'opts.parent.queue', /non-empty string/],
     [{ parent: { id: 'p', queue: 'q', x: 1 } }, 'opts.parent.x', /accepted: id, queue/],
     [{ removeDependencyOnFailure: 1 }, 'opts.removeDependencyOnFailure', /true or false/],
+    [{ deduplication: 'd' }, 'opts.deduplication', /must be an object/],
+    [{ deduplication: { id: 'd', extend: 1 } }, 'opts.deduplication.extend', /true or false/],
+    [{ deduplication: { id: 'd', replace: 1 } }, 'opts.deduplication.replace', /true or false/],
+    [{ deduplication: { id: 'd', reschedule: 1 } }, 'opts.deduplication.reschedule', /true or false/],
+    [{ parent: 'p' }, 'opts.parent', /must be an object/],
+    [{ parent: { queue: 'q' } }, 'opts.parent.id', /non-empty string/],
   ])('%j', (opts, path, rule) => {
     const err = rejection(() => resolveAddJobOptions('opts', opts));
     expect(err.path).toBe(path);
