@@ -211,7 +211,6 @@ function resolveRedis(value: unknown): ResolvedRedisConfig {
   };
   if (value.connection !== undefined) {
     const c = value.connection as { duplicate?: unknown; status?: unknown };
-    if (!isPlainObject(c) && typeof c !== 'object') fail('redis.connection', 'must be an ioredis Redis or Cluster instance', c);
     if (typeof c?.duplicate !== 'function') fail('redis.connection', 'must be an ioredis Redis or Cluster instance (no duplicate() method)', c);
     out.connection = value.connection as Redis | Cluster;
   }
@@ -277,7 +276,7 @@ export function resolveWorkerDefaults(
 }
 
 export function resolveBackoff(path: string, value: unknown): BackoffConfig {
-  const obj = objectAt(path, value) ?? fail(path, 'must be an object { type, delay }', value);
+  const obj = isPlainObject(value) ? value : fail(path, 'must be an object { type, delay }', value);
   checkKeys(path, obj, ['type', 'delay']);
   if (!BACKOFF_TYPES.includes(obj.type as BackoffType)) fail(`${path}.type`, `must be one of ${BACKOFF_TYPES.map((t) => `'${t}'`).join(' | ')}`, obj.type);
   return { type: obj.type as BackoffType, delay: integer(`${path}.delay`, obj.delay, 0) };

@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { resolveConfig, WORKER_DEFAULTS, type AtomicQueuesConfig } from '../../src/config/index.js';
-import { AtomicQueuesConfigError } from '../../src/errors.js';
+import { resolveConfig, resolveWorkerDefaults, WORKER_DEFAULTS, type AtomicQueuesConfig } from '../../src/config/index.js';
+import { AtomicQueuesConfigError, AtomicQueuesValidationError } from '../../src/errors.js';
+import { argumentRules } from '../../src/validation.js';
 
 const base: AtomicQueuesConfig = { redis: { url: 'redis://127.0.0.1:6379' } };
 const withConfig = (patch: Record<string, unknown>) => ({ ...base, ...patch }) as AtomicQueuesConfig;
@@ -131,5 +132,100 @@ describe('resolveConfig rejects invalid config naming the field and the accepted
     const err = configError({ redis: { host: 'h', password: 12345 } });
     expect(err.path).toBe('redis.password');
     expect(err.message).not.toContain('12345');
+  });
+});
+
+describe('resolveConfig: the engine, limits and edge values', () => {
+  it('applies the engine defaults and keeps given engine values', () => {
+    expect(resolveConfig(base).engine).toEqual({ maxActiveEntitiesPerNode: 1000, idleReleaseMs: 2000, pollInterval: 1000, dispatch: true });
+    const engine = { maxActiveEntitiesPerNode: 1_000_000, idleReleaseMs: 1, pollInterval: 10, dispatch: false };
+    expect(resolveConfig(withConfig({ engine })).engine).toEqual(engine);
+    expect(Object.isFrozen(resolveConfig(base).engine)).toBe(true);
+  });
+
+  it.each([
+    ['engine not an object', withConfig({ engine: 'fast' }), 'engine', /must be an object/],
+    ['unknown engine option', withConfig({ engine: { slots: 4 } }), 'engine.slots', /accepted: maxActiveEntitiesPerNode, idleReleaseMs, pollInterval, dispatch/],
+    ['dispatch not boolean', withConfig({ engine: { dispatch: 'yes' } }), 'engine.dispatch', /true or false/],
+    ['zero entities per node', withConfig({ engine: { maxActiveEntitiesPerNode: 0 } }), 'engine.maxActiveEntitiesPerNode', /\[1, 1000000\]/],
+    ['too many entities per node', withConfig({ engine: { maxActiveEntitiesPerNode: 1_000_001 } }), 'engine.maxActiveEntitiesPerNode', /\[1, 1000000\]/],
+    ['zero idleReleaseMs', withConfig({ engine: { idleReleaseMs: 0 } }), 'engine.idleReleaseMs', /\[1,/],
+    ['pollInterval below 10 ms', withConfig({ engine: { pollInterval: 9 } }), 'engine.pollInterval', /\[10,/],
+    ['redis.url not a URL', { redis: { url: 'redis://[' } }, 'redis.url', /valid URL/],
+    ['redis not an object', { redis: 'redis://x' }, 'redis', /is required/],
+    ['db above 15', { redis: { host: 'h', db: 16 } }, 'redis.db', /\[0, 15\]/],
+    ['connection without duplicate()', { redis: { connection: { status: 'ready' } } }, 'redis.connection', /no duplicate\(\) method/],
+    ['connection and db', { redis: { connection: new Redis({ lazyConnect: true }), db: 0 } }, 'redis', /either connection/],
+    ['backoff not an object', withConfig({ queueDefaults: { defaultJobOptions: { backoff: 5 } } }), 'queueDefaults.defaultJobOptions.backoff', /must be an object \{ type, delay \}/],
+    ['unknown backoff option', withConfig({ queueDefaults: { defaultJobOptions: { backoff: { type: 'fixed', delay: 1, jitter: 1 } } } }), 'queueDefaults.defaultJobOptions.backoff.jitter', /accepted: type, delay/],
+    ['negative removeOnFail', withConfig({ queueDefaults: { defaultJobOptions: { removeOnFail: -1 } } }), 'queueDefaults.defaultJobOptions.removeOnFail', /\[0,/],
+    ['unknown queueDefaults option', withConfig({ queueDefaults: { jobOptions: {} } }), 'queueDefaults.jobOptions', /accepted: defaultJobOptions/],
+    ['keyPrefix of 65 characters', withConfig({ keyPrefix: 'a'.repeat(65) }), 'keyPrefix', /1-64/],
+    ['keyPrefix not a string', withConfig({ keyPrefix: 5 }), 'keyPrefix', /1-64/],
+    ['nodeId of 129 characters', withConfig({ nodeId: 'n'.repeat(129) }), 'nodeId', /1-128/],
+    ['nodeId with a tab', withConfig({ nodeId: 'a\tb' }), 'nodeId', /whitespace/],
+    ['batchSize above 10000', withConfig({ indexSweep: { batchSize: 10_001 } }), 'indexSweep.batchSize', /\[1, 10000\]/],
+    ['connection null', { redis: { connection: null } }, 'redis.connection', /ioredis Redis or Cluster instance/],
+    ['connection a string', { redis: { connection: 'redis://h' } }, 'redis.connection', /ioredis Redis or Cluster instance/],
+    ['empty url', { redis: { url: '' } }, 'redis.url', /non-empty string/],
+    ['url with a prefix before redis://', { redis: { url: 'xredis://h' } }, 'redis.url', /must start with/],
+    ['empty host', { redis: { host: '' } }, 'redis.host', /non-empty string/],
+    ['password not a string', { redis: { host: 'h', password: 5 } }, 'redis.password', /must be a string \(got "\[redacted\]"\)/],
+    ['queueDefaults not an object', withConfig({ queueDefaults: 5 }), 'queueDefaults', /must be an object/],
+    ['nodeId not a string', withConfig({ nodeId: 5 }), 'nodeId', /1-128/],
+  ])('%s', (_label, input, path, message) => {
+    const err = configError(input);
+    expect(err.path).toBe(path);
+    expect(err.message).toMatch(message);
+  });
+
+  it('accepts the boundary values', () => {
+    const c = resolveConfig({
+      redis: { url: 'rediss://h:1', db: 15, maxRetriesPerRequest: 0 },
+      keyPrefix: 'p'.repeat(64),
+      nodeId: 'n'.repeat(128),
+      maxJobDataBytes: 512 * 1024 * 1024,
+      queueDefaults: { defaultJobOptions: { removeOnComplete: 0, removeOnFail: false, priority: 2_097_152, backoff: { type: 'fixed', delay: 0 } } },
+      indexSweep: { batchSize: 10_000, missingJobGraceMs: 1000 },
+      workerDefaults: { heartbeatTTL: 1.5, heartbeatInterval: 1499, maxStalledCount: 0 },
+    });
+    expect(c.redis).toMatchObject({ url: 'rediss://h:1', db: 15, maxRetriesPerRequest: 0 });
+    expect(c.queueDefaults.defaultJobOptions).toEqual({ removeOnComplete: 0, removeOnFail: false, priority: 2_097_152, backoff: { type: 'fixed', delay: 0 } });
+    expect([c.keyPrefix.length, c.nodeId.length, c.maxJobDataBytes]).toEqual([64, 128, 512 * 1024 * 1024]);
+    expect([c.indexSweep.batchSize, c.indexSweep.missingJobGraceMs]).toEqual([10_000, 1000]);
+    expect(c.workerDefaults).toMatchObject({ heartbeatTTL: 1.5, heartbeatInterval: 1499, maxStalledCount: 0 });
+  });
+
+  it('per-worker settings override the resolved module settings with the argument error class', () => {
+    const module = resolveConfig(withConfig({ workerDefaults: { lockDuration: 5000 } })).workerDefaults;
+    expect(resolveWorkerDefaults({ concurrency: 2 }, module, 'config', argumentRules)).toEqual({ ...module, concurrency: 2 });
+    const err = (() => {
+      try {
+        resolveWorkerDefaults({ concurrency: 0 }, module, 'config', argumentRules);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(AtomicQueuesValidationError);
+    expect((err as AtomicQueuesValidationError).argument).toBe('config.concurrency');
+  });
+});
+
+describe('resolveConfig: what it keeps', () => {
+  it('host alone or port alone is enough to connect', () => {
+    expect(resolveConfig({ redis: { host: 'h' } }).redis.host).toBe('h');
+    expect(resolveConfig({ redis: { port: 6380 } }).redis.port).toBe(6380);
+  });
+
+  it('sets no job option that was not given (no undefined keys reach BullMQ)', () => {
+    expect(Object.keys(resolveConfig(base).queueDefaults.defaultJobOptions)).toEqual([]);
+    const c = resolveConfig(withConfig({ queueDefaults: { defaultJobOptions: { attempts: 2 } } }));
+    expect(Object.keys(c.queueDefaults.defaultJobOptions)).toEqual(['attempts']);
+  });
+
+  it('names the options given beside a connection', () => {
+    const err = configError({ redis: { connection: new Redis({ lazyConnect: true }), host: 'h', port: 1 } });
+    expect(err.value).toBe('connection,host,port');
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AtomicQueuesValidationError } from '../../src/errors.js';
-import { assertEntity, assertJsonSerializable, MAX_ENTITY_PART_LENGTH } from '../../src/validation.js';
+import { AtomicQueuesConfigError, AtomicQueuesValidationError } from '../../src/errors.js';
+import { argumentRules, assertEntity, assertJsonSerializable, assertName, assertPositiveInteger, configRules, MAX_ENTITY_PART_LENGTH } from '../../src/validation.js';
 
 function validationError(fn: () => void): AtomicQueuesValidationError {
   try {
@@ -63,5 +63,77 @@ describe('job data must be JSON-serializable', () => {
     for (const ok of [null, 0, 'x', true, [1, [2, { a: null }]], { d: new Date(0) }, { a: shared, b: shared }, { u: undefined }]) {
       expect(() => assertJsonSerializable('data', ok)).not.toThrow();
     }
+  });
+});
+
+describe('queue and worker names', () => {
+  it.each([
+    ['', /non-empty string/],
+    [42, /non-empty string/],
+    ['a b', /without whitespace or control characters/],
+    ['a\u007fb', /without whitespace or control characters/],
+    ['a'.repeat(1025), /at most 1024 characters/],
+  ] as const)('rejects %j', (name, rule) => {
+    const err = validationError(() => assertName('queueName', name));
+    expect(err.argument).toBe('queueName');
+    expect(err.message).toMatch(rule);
+  });
+
+  it('accepts 1024 characters and the characters entity parts may not hold', () => {
+    expect(() => assertName('queueName', 'a'.repeat(1024))).not.toThrow();
+    expect(() => assertName('queueName', 'order:{42}-queue')).not.toThrow();
+  });
+});
+
+describe('the shared value rules', () => {
+  it('integers: the bounds are inclusive and named, non-integers and non-numbers are refused', () => {
+    expect(() => assertPositiveInteger('ttl', 1, 10)).not.toThrow();
+    expect(() => assertPositiveInteger('ttl', 10, 10)).not.toThrow();
+    for (const bad of [0, 11, 1.5, '5', Number.NaN]) {
+      const err = validationError(() => assertPositiveInteger('ttl', bad, 10));
+      expect(err.message).toBe(`Invalid ttl: must be an integer in [1, 10] (got ${typeof bad === 'string' ? `"${bad}"` : String(bad)})`);
+    }
+    expect(validationError(() => assertPositiveInteger('n', 0)).rule).toBe(`must be an integer in [1, ${Number.MAX_SAFE_INTEGER}]`);
+  });
+
+  it('positive numbers: finite and > 0', () => {
+    expect(argumentRules.positiveNumber('x', 0.001)).toBe(0.001);
+    for (const bad of [0, -1, Number.POSITIVE_INFINITY, '1']) {
+      expect(validationError(() => argumentRules.positiveNumber('x', bad)).rule).toBe('must be a finite number > 0');
+    }
+  });
+
+  it('objects: undefined passes through, arrays and null are refused', () => {
+    expect(argumentRules.object('o', undefined)).toBeUndefined();
+    const o = { a: 1 };
+    expect(argumentRules.object('o', o)).toBe(o);
+    for (const bad of [null, [], 'x']) expect(validationError(() => argumentRules.object('o', bad)).rule).toBe('must be an object');
+  });
+
+  it('known keys: names the key under its path (or alone at the top) and lists the accepted ones', () => {
+    expect(() => argumentRules.knownKeys('opts', { a: 1, b: 2 }, ['a', 'b'])).not.toThrow();
+    const nested = validationError(() => argumentRules.knownKeys('opts', { a: 1, c: 3 }, ['a', 'b']));
+    expect([nested.argument, nested.rule, nested.value]).toEqual(['opts.c', 'is not a known option; accepted: a, b', 3]);
+    expect(validationError(() => argumentRules.knownKeys('', { c: 3 }, ['a'])).argument).toBe('c');
+  });
+
+  it('configRules throw AtomicQueuesConfigError with the same rule texts', () => {
+    expect(() => configRules.integer('x', 0, 1)).toThrow(AtomicQueuesConfigError);
+    expect(() => configRules.integer('x', 0, 1)).toThrow('Invalid AtomicQueuesConfig: x must be an integer in [1, ');
+  });
+});
+
+describe('job data: more shapes', () => {
+  it('rejects Infinity and class instances (naming the class), accepts null-prototype objects', () => {
+    expect(validationError(() => assertJsonSerializable('data', { n: Number.POSITIVE_INFINITY })).argument).toBe('data.n');
+    expect(validationError(() => assertJsonSerializable('data', { n: Number.POSITIVE_INFINITY })).rule).toBe('must be JSON-serializable (NaN/Infinity are not)');
+    expect(validationError(() => assertJsonSerializable('data', undefined)).rule).toBe('must be JSON-serializable (undefined is not; use null or {})');
+    const orphan = Object.create(Object.create(null) as object) as object;
+    expect(validationError(() => assertJsonSerializable('data', { o: orphan })).rule).toBe('must be JSON-serializable (plain objects and arrays only, got object)');
+    class Order {}
+    expect(validationError(() => assertJsonSerializable('data', { o: new Order() })).message).toMatch(/got Order\)/);
+    const bare = Object.assign(Object.create(null) as Record<string, unknown>, { a: 1 });
+    expect(() => assertJsonSerializable('data', bare)).not.toThrow();
+    expect(validationError(() => assertJsonSerializable('data', Object.assign(Object.create(null) as object, { f: () => 1 }))).argument).toBe('data.f');
   });
 });
