@@ -153,7 +153,7 @@ describe('resolveConfig: the engine, limits and edge values', () => {
     ['pollInterval below 10 ms', withConfig({ engine: { pollInterval: 9 } }), 'engine.pollInterval', /\[10,/],
     ['redis.url not a URL', { redis: { url: 'redis://[' } }, 'redis.url', /valid URL/],
     ['redis not an object', { redis: 'redis://x' }, 'redis', /is required/],
-    ['db above 15', { redis: { host: 'h', db: 16 } }, 'redis.db', /\[0, 15\]/],
+    ['db negative (any index the server allows, none below 0)', { redis: { host: 'h', db: -1 } }, 'redis.db', /integer in \[0, /],
     ['connection without duplicate()', { redis: { connection: { status: 'ready' } } }, 'redis.connection', /no duplicate\(\) method/],
     ['connection and db', { redis: { connection: new Redis({ lazyConnect: true }), db: 0 } }, 'redis', /either connection/],
     ['backoff not an object', withConfig({ queueDefaults: { defaultJobOptions: { backoff: 5 } } }), 'queueDefaults.defaultJobOptions.backoff', /must be an object \{ type, delay \}/],
