@@ -44,7 +44,7 @@ describeOnBothBackends('conformance: Worker processing, errors and events', (wor
     const failed: string[] = [];
     worker.on('failed', (j, err) => failed.push(`${j?.id}:${err.name}:${err.message}`));
     await w.waitFor(async () => (await q.getJobState(job.id!)) === 'failed', 'failed');
-    await w.waitFor(() => seen.length >= 1, 'failed event');
+    await w.waitFor(() => seen.length >= 1 && failed.length >= 1, "QueueEvents' and the Worker's failed events");
     expect(runs).toBe(1);
     expect(failed).toEqual([`${job.id}:UnrecoverableError:give up`]);
     const stored = (await q.getJob(job.id!))!;
