@@ -14,13 +14,14 @@ import { rawLatency, rawOneQueue, rawPerEntity } from './raw-bullmq.js';
 
 /**
  * `npm run bench [-- --quick] [--rounds n] [--only p1,..] [--with p5,..] [--out path] [--cron-interval ms]
- * [--heartbeat-ttl s] [--p6-entities n]`: side-by-side measurements on a private redis-server, printed as a table
+ * [--heartbeat-ttl s] [--p6-entities n] [--p2-entities n]`: side-by-side measurements on a private redis-server, printed as a table
  * and written to load/results/bench.json. Every figure is given for the module, raw BullMQ and groupmq 1.1.0.
  * P1/P2 run in `rounds` (default 3) rounds, each variant once per round (the order rotates every round); a ratio
  * is the median of its per-round ratios.
  *   P1 one entity, sequential: module vs raw BullMQ Worker concurrency 1 vs groupmq one group, concurrency 1
  *   P2 many entities × jobs on one node: module vs raw BullMQ one queue concurrency 50 (no ordering) vs groupmq
- *      concurrency 50 (per-group FIFO), and vs the naive per-entity design (one BullMQ Worker per entity queue)
+ *      concurrency 50 (per-group FIFO), and vs the naive per-entity design (one BullMQ Worker per entity queue);
+ *      `--p2-entities n` spreads the same job total over n entities (what each entity's activation costs)
  *   P3 Redis connections this node holds during P2 (module, raw BullMQ, groupmq, naive)
  *   P4 new entity: enqueue → processor start; the module's worker spawned by the cron (`registerEntityType`, the
  *      app's path) and explicitly after enqueue; raw BullMQ and groupmq on a running Worker
@@ -107,7 +108,11 @@ function ratioOf<T>(rows: T[], ratio: (x: T) => number) {
 
 async function main(): Promise<void> {
   const opts = benchOptions(process.argv.slice(2));
-  const size = opts.quick ? SIZES.quick : SIZES.full;
+  const base = opts.quick ? SIZES.quick : SIZES.full;
+  // --p2-entities: the same P2 job total over fewer or more entities (what the per-entity cost weighs).
+  const p2Total = base.p2Entities * base.p2Jobs;
+  const p2Entities = opts.p2Entities ?? base.p2Entities;
+  const size: Size = { ...base, p2Entities, p2Jobs: Math.max(1, Math.round(p2Total / p2Entities)) };
   const redis = await startRedisServer({ args: ['--maxclients', '20000'] });
   const prefix = `aqb${randomBytes(3).toString('hex')}`;
   // The parts in the order main() runs them (P1-P3 share their rounds): the progress line's scenarios.

@@ -28,6 +28,7 @@ export function benchOptions(args: string[]) {
       only: { type: 'string' },
       with: { type: 'string' },
       'p6-entities': { type: 'string' },
+      'p2-entities': { type: 'string' },
     },
   });
   const ttlRaw = values['heartbeat-ttl'];
@@ -50,7 +51,12 @@ export function benchOptions(args: string[]) {
   if (p6Entities !== undefined && !(Number.isInteger(p6Entities) && p6Entities >= 1 && p6Entities <= 50_000)) {
     throw new Error(`--p6-entities must be an integer from 1 to 50000, got "${p6Raw}"`);
   }
-  return { quick: values.quick!, out: resolve(values.out!), cronInterval, heartbeatTTL, rounds, parts, p6Entities };
+  const p2Raw = values['p2-entities'];
+  const p2Entities = p2Raw === undefined ? undefined : Number(p2Raw);
+  if (p2Entities !== undefined && !(Number.isInteger(p2Entities) && p2Entities >= 1 && p2Entities <= 20_000)) {
+    throw new Error(`--p2-entities must be an integer from 1 to 20000 (P2 keeps its job total and spreads it over that many entities), got "${p2Raw}"`);
+  }
+  return { quick: values.quick!, out: resolve(values.out!), cronInterval, heartbeatTTL, rounds, parts, p6Entities, p2Entities };
 }
 
 export type BenchOptions = ReturnType<typeof benchOptions>;

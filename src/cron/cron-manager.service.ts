@@ -5,7 +5,7 @@ import { AtomicQueuesValidationError } from '../errors.js';
 import { IndexManagerService, type EntityWorkerState } from '../index/index-manager.service.js';
 import { ATOMIC_QUEUES_CLOCK, type Clock } from '../ports/clock.js';
 import { ATOMIC_QUEUES_REDIS, type RedisClient } from '../ports/redis.js';
-import { runAsEngineSpawn } from '../engine/spawn-context.js';
+import { EngineSignals } from '../engine/engine-signals.service.js';
 import { PeriodicTask, type PeriodicTaskActivity } from '../timing/periodic-task.js';
 import { assertEntityPart, assertPositiveInteger } from '../validation.js';
 import { WorkerManagerService } from '../workers/worker-manager.service.js';
@@ -45,6 +45,7 @@ export class CronManagerService {
     @Inject(ATOMIC_QUEUES_CLOCK) clock: Clock,
     private readonly index: IndexManagerService,
     private readonly workers: WorkerManagerService,
+    private readonly signals: EngineSignals,
   ) {
     this.ticks = new PeriodicTask(clock, 'atomic-queues cron tick', () => this.runTick());
   }
@@ -99,7 +100,7 @@ export class CronManagerService {
     const reg = this.registrations.get(entityType);
     if (!reg) return 'unregistered';
     if ((await this.desiredCount(reg, entityId, 1)) < 1) return 'not-wanted';
-    const { createWorkerCalls } = await runAsEngineSpawn(() => reg.onSpawnWorker(entityId));
+    const { createWorkerCalls } = await this.signals.spawns.run({ entityType: reg.entityType, entityId }, () => reg.onSpawnWorker(entityId));
     // 'declined': the callback returned without asking for a worker of the entity (nothing serves it now).
     return createWorkerCalls > 0 ? 'spawned' : 'declined';
   }
@@ -222,7 +223,7 @@ export class CronManagerService {
       return fail('spawnClaim', err, entityId);
     }
     try {
-      await runAsEngineSpawn(() => reg.onSpawnWorker(entityId));
+      await this.signals.spawns.run({ entityType: reg.entityType, entityId }, () => reg.onSpawnWorker(entityId));
       report.spawned.push(ref);
     } catch (err) {
       // The claim stays until it expires: the next attempt comes after spawnClaimMs, from any node.

@@ -5,6 +5,7 @@ import { ATOMIC_QUEUES_CLOCK, type Clock } from '../ports/clock.js';
 import { ATOMIC_QUEUES_REDIS, type RedisClient } from '../ports/redis.js';
 import { markReadyScript } from './engine.lua.js';
 import type { JobWaiter } from './job-waiter.js';
+import { EngineSpawns } from './spawn-context.js';
 
 export interface EntityRef {
   entityType: string;
@@ -39,6 +40,8 @@ export class EngineSignals {
   private readonly local = new Map<string, LocalEntityWorker>();
   private managedCount = 0;
   private readonly slotListeners = new Set<() => void>();
+  /** onSpawnWorker calls in progress on this node (which createWorker calls are the engine's). */
+  readonly spawns = new EngineSpawns();
 
   constructor(
     @Inject(ATOMIC_QUEUES_REDIS) private readonly redis: RedisClient,

@@ -7,7 +7,7 @@ import { ATOMIC_QUEUES_REDIS, ATOMIC_QUEUES_REDIS_SUBSCRIBER, type RedisClient }
 import { QueueManagerService } from '../queues/queue-manager.service.js';
 import { ATOMIC_QUEUES_OBSERVER, NOOP_OBSERVER, type AtomicQueuesObserver } from '../telemetry/observer.js';
 import { reapLeasesScript, takeReadyScript } from './engine.lua.js';
-import { EngineSignals } from './engine-signals.service.js';
+import { EngineSignals, type EntityRef } from './engine-signals.service.js';
 import { leaseMember, parseEntityRef } from './leases.js';
 
 /** Entities taken per script call. */
@@ -58,6 +58,8 @@ export class EntityDispatcher implements OnApplicationBootstrap {
   private taking?: Promise<void>;
   private again = false;
   private spawning = 0;
+  /** Spawns in progress (onSpawnWorker calls): `stop()` lets them finish before the workers are shut down. */
+  private readonly spawnsInFlight = new Map<Promise<void>, { entity: EntityRef; handedOver: boolean }>();
   /** A take round stopped at MAX_SPAWNS_IN_FLIGHT: the next finished spawn starts another. */
   private spawnCapped = false;
   private cursor = 0;
@@ -121,6 +123,26 @@ export class EntityDispatcher implements OnApplicationBootstrap {
     this.pollTimer = this.kickTimer = this.dueTimer = undefined;
     this.subscriber.unsubscribe(this.signals.readyChannel).catch(() => undefined);
     await this.taking;
+    // Entities taken from the ready set are out of it until their spawn ends: let the spawns finish (bounded by
+    // shutdownTimeoutMs), so each entity is served (and then closed by the shutdown, which re-marks what is
+    // left) or marked ready again, instead of being lost to the other nodes until a cron tick.
+    if (this.spawnsInFlight.size === 0) return;
+    let timer: ClockTimer | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = this.clock.setTimeout(resolve, this.config.shutdownTimeoutMs, { unref: true, label: 'atomic-queues dispatcher stop' });
+    });
+    await Promise.race([Promise.allSettled([...this.spawnsInFlight.keys()]), timeout]);
+    this.clock.clear(timer);
+    // Spawns still running now end after the shutdown (their createWorker is refused): hand their entities to the
+    // other nodes while this node's connections are still open.
+    await Promise.allSettled(
+      [...this.spawnsInFlight.values()].map(async (spawn) => {
+        spawn.handedOver = true;
+        await this.retryDeclined(spawn.entity.entityType, spawn.entity.entityId).catch((err) =>
+          this.logger.warn(`could not hand ${spawn.entity.entityType}/${spawn.entity.entityId} to the other nodes (a cron tick over the pending-job index finds it): ${String(err)}`),
+        );
+      }),
+    );
   }
 
   /** One poll now: lease refresh, lease reaping, then a take round (the timer calls it; exposed for tests). */
@@ -219,20 +241,31 @@ export class EntityDispatcher implements OnApplicationBootstrap {
 
   private spawn(entityType: string, entityId: string): void {
     this.spawning += 1;
-    void this.cron
+    const record = { entity: { entityType, entityId }, handedOver: false };
+    const spawn: Promise<void> = this.cron
       .spawnEntity(entityType, entityId)
       .then((outcome) => {
         if (outcome === 'spawned') this.stats.spawned += 1;
-        else if (outcome === 'declined') return this.retryDeclined(entityType, entityId);
+        else if (outcome === 'declined' && !record.handedOver) return this.retryDeclined(entityType, entityId);
       })
-      .catch((err) => this.logger.error(`onSpawnWorker failed for ${entityType}/${entityId} (the cron retries it): ${String(err)}`))
+      .catch((err) => {
+        if (this.running) return this.logger.error(`onSpawnWorker failed for ${entityType}/${entityId} (the cron retries it): ${String(err)}`);
+        // Ended by this node's shutdown (e.g. its queues closed under the callback): the other nodes take the entity.
+        if (record.handedOver) return this.logger.warn(`spawn of ${entityType}/${entityId} ended after the shutdown handed the entity to the other nodes: ${String(err)}`);
+        this.logger.warn(`spawn of ${entityType}/${entityId} interrupted by the shutdown (${String(err)}): handing the entity to the other nodes`);
+        return this.retryDeclined(entityType, entityId).catch((e) =>
+          this.logger.warn(`could not hand ${entityType}/${entityId} to the other nodes (a cron tick over the pending-job index finds it): ${String(e)}`),
+        );
+      })
       .finally(() => {
         this.spawning -= 1;
+        this.spawnsInFlight.delete(spawn);
         if (this.spawnCapped) {
           this.spawnCapped = false;
           this.kick(true);
         }
       });
+    this.spawnsInFlight.set(spawn, record);
   }
 
   /**
@@ -245,7 +278,9 @@ export class EntityDispatcher implements OnApplicationBootstrap {
   private async retryDeclined(entityType: string, entityId: string): Promise<void> {
     if ((await this.queues.nextWorkAt(entityQueueName(entityType, entityId))) === undefined) return;
     this.stats.declined += 1;
-    await this.signals.markReady({ entityType, entityId }, this.clock.now() + Math.max(1, Math.round(this.config.engine.pollInterval / 4)));
+    // Declined because this node is stopping: ready at once, for the other nodes.
+    const retryIn = this.running ? Math.max(1, Math.round(this.config.engine.pollInterval / 4)) : 0;
+    await this.signals.markReady({ entityType, entityId }, this.clock.now() + retryIn);
   }
 
   /** No free slot: idle workers release their entities now (each freed slot kicks a new round). */

@@ -9,6 +9,8 @@ export interface EngineBackendOptions {
   raceBase?: boolean;
 }
 
+type Method = (...args: unknown[]) => unknown;
+
 /** What a severed backend still answers: identity, events and teardown. */
 const KEPT = new Set(['close', 'disconnect', 'disconnectBlocking', 'reconnectBlocking', 'toKey', 'parseNodeKey', 'clientName', 'forQueue', 'on', 'once', 'off', 'emit', 'removeListener', 'removeAllListeners', 'listeners', 'listenerCount', 'waitUntilReady', 'setName']);
 
@@ -37,6 +39,7 @@ export function withJobWaiter<B extends IQueueBackend>(base: B, waiter: JobWaite
   // `disconnect()` severs this worker alone (the shared connection stays up): like a dropped connection, every
   // later datastore call fails, so its lock is no longer renewed and its job can only finish elsewhere.
   let severed = false;
+  const bound = new Map<PropertyKey, { method: Method; bound: Method }>();
   return new Proxy(base, {
     get(target, prop, receiver) {
       if (severed && typeof prop === 'string' && !KEPT.has(prop)) {
@@ -63,7 +66,13 @@ export function withJobWaiter<B extends IQueueBackend>(base: B, waiter: JobWaite
           };
         default: {
           const value = Reflect.get(target, prop, receiver);
-          return typeof value === 'function' ? value.bind(target) : value;
+          if (typeof value !== 'function') return value;
+          // Bound once per method: the Worker reaches its backend for every command of every job.
+          const cached = bound.get(prop);
+          if (cached?.method === value) return cached.bound;
+          const fresh = { method: value as Method, bound: (value as Method).bind(target) };
+          bound.set(prop, fresh);
+          return fresh.bound;
         }
       }
     },

@@ -18,7 +18,6 @@ import { JobProcessorRegistry } from '../registry/job-processor.registry.js';
 import { EngineSignals, type LocalEntityWorker } from '../engine/engine-signals.service.js';
 import { JobWaiter } from '../engine/job-waiter.js';
 import { EntityLeases } from '../engine/leases.js';
-import { isEngineSpawn, noteEngineSpawnCreateWorker } from '../engine/spawn-context.js';
 import { ATOMIC_QUEUES_OBSERVER, NOOP_OBSERVER, type AtomicQueuesObserver } from '../telemetry/observer.js';
 import { argumentRules, assertEntity, assertName } from '../validation.js';
 import { createBullWorker, severBullWorker, wireBullWorker } from './bullmq-worker.js';
@@ -146,15 +145,17 @@ export class WorkerManagerService {
     const settings = resolveWorkerDefaults(options.config, this.config.workerDefaults, 'config', argumentRules);
     const entity = options.entity ?? (await this.queues.getQueueEntity(queueName));
     if (entity) assertEntity(entity.entityType, entity.entityId);
-    // Every outcome below (created, alive elsewhere, at capacity) leaves the entity served or ready: the engine
-    // needs no retry of this spawn (see EntityDispatcher, declined spawns).
-    if (entity) noteEngineSpawnCreateWorker();
     const existing = this.workers.get(workerName);
     // A local worker of the name that is closing (released, signalled) gives way: wait for it, then claim anew.
     if (existing?.closing && !this.shuttingDown) await existing.closing;
+    // Not counted as the spawn's createWorker: the engine's spawn then counts as declined and the dispatcher marks
+    // the entity ready again for the other nodes.
     if (this.shuttingDown) return { created: false, workerName, reason: 'shutting-down', owner: this.nodeId };
+    // Every outcome below (created, alive elsewhere, at capacity) leaves the entity served or ready: the engine
+    // needs no retry of this spawn (see EntityDispatcher, declined spawns).
+    if (entity) this.signals.spawns.noteCreateWorker(entity);
     if (this.workers.has(workerName)) return { created: false, workerName, reason: 'alive', owner: this.nodeId };
-    const managedSpawn = entity !== undefined && isEngineSpawn();
+    const managedSpawn = entity !== undefined && this.signals.spawns.isSpawning(entity);
     if (managedSpawn && this.signals.activeManaged >= this.config.engine.maxActiveEntitiesPerNode) {
       // Full: leave the entity to a node with room (its ready mark brings the next free dispatcher).
       await this.safely('mark ready', () => this.signals.markReady(entity, this.clock.now()));

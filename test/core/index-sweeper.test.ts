@@ -28,7 +28,7 @@ afterEach(async () => {
 function makeNode(overrides: Partial<AtomicQueuesConfig> = {}, prefix = uniquePrefix('sw')): Node {
   const core = makeCore({ ...overrides, indexSweep: { interval: 0, ...overrides.indexSweep } }, prefix);
   const sweeper = new IndexSweeperService(core.config, core.clock, new RedisEntityQueueStore(core.redis, core.config), core.index, core.queues);
-  const cron = new CronManagerService(core.redis, core.config, core.clock, core.index, core.workers);
+  const cron = new CronManagerService(core.redis, core.config, core.clock, core.index, core.workers, core.signals);
   const node = { ...core, sweeper, cron };
   opened.push(node);
   return node;

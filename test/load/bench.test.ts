@@ -96,6 +96,7 @@ describe('bench options', () => {
     expect([...benchOptions(['--only', 'p6']).parts]).toEqual(['p6']);
     expect([...benchOptions(['--only', 'p3']).parts].sort()).toEqual(['p2', 'p3']);
     expect(benchOptions(['--p6-entities', '500']).p6Entities).toBe(500);
+    expect(benchOptions(['--p2-entities', '100']).p2Entities).toBe(100);
   });
 
   it.each([
@@ -103,6 +104,7 @@ describe('bench options', () => {
     [['--with', ''], '--with takes a comma-separated list of p1, p2, p3, p4, p5, p6, p7, p8, got ""'],
     [['--only', 'p5', '--with', 'p6'], '--only and --with exclude each other'],
     [['--p6-entities', '0'], '--p6-entities must be an integer from 1 to 50000, got "0"'],
+    [['--p2-entities', '1.5'], '--p2-entities must be an integer from 1 to 20000 (P2 keeps its job total and spreads it over that many entities), got "1.5"'],
     [['--heartbeat-ttl', '1'], '--heartbeat-ttl must be an integer >= 2 (seconds), got "1"'],
   ])('rejects %j with a message naming the option', (args, message) => {
     expect(() => benchOptions(args)).toThrow(message);
