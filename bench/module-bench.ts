@@ -91,6 +91,8 @@ export class ModuleBench {
     entities: number,
     jobsPerEntity: number,
     timeoutMs: number,
+    /** Called when the jobs are in and processing starts (the timed part begins): profilers start there. */
+    onStart?: () => void,
   ): Promise<Throughput & { fifoOk: boolean; repeats: number; connections: { total: number; byName: Record<string, number> } }> {
     const ids = Array.from({ length: entities }, (_, i) => `e${i}`);
     await pool(ids, 64, async (id) => {
@@ -103,6 +105,7 @@ export class ModuleBench {
       (seen.get(id) ?? seen.set(id, []).get(id)!).push((job.data as { seq: number }).seq);
       progress.hit();
     };
+    onStart?.();
     const started = performance.now();
     // As an app does: the dispatcher takes every ready entity (up to engine.maxActiveEntitiesPerNode at once).
     this.registerEntityType(entityType, processorOf);

@@ -9,6 +9,7 @@ import { ATOMIC_QUEUES_OBSERVER, NOOP_OBSERVER, type AtomicQueuesObserver } from
 import { reapLeasesScript, takeReadyScript } from './engine.lua.js';
 import { EngineSignals, type EntityRef } from './engine-signals.service.js';
 import { leaseMember, parseEntityRef } from './leases.js';
+import { settlesWithin } from '../timing/settles-within.js';
 
 /** Entities taken per script call. */
 const TAKE_BATCH = 32;
@@ -127,20 +128,13 @@ export class EntityDispatcher implements OnApplicationBootstrap {
     // shutdownTimeoutMs), so each entity is served (and then closed by the shutdown, which re-marks what is
     // left) or marked ready again, instead of being lost to the other nodes until a cron tick.
     if (this.spawnsInFlight.size === 0) return;
-    let timer: ClockTimer | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = this.clock.setTimeout(resolve, this.config.shutdownTimeoutMs, { unref: true, label: 'atomic-queues dispatcher stop' });
-    });
-    await Promise.race([Promise.allSettled([...this.spawnsInFlight.keys()]), timeout]);
-    this.clock.clear(timer);
+    await settlesWithin(this.clock, Promise.allSettled([...this.spawnsInFlight.keys()]), this.config.shutdownTimeoutMs);
     // Spawns still running now end after the shutdown (their createWorker is refused): hand their entities to the
     // other nodes while this node's connections are still open.
-    await Promise.allSettled(
-      [...this.spawnsInFlight.values()].map(async (spawn) => {
+    await Promise.all(
+      [...this.spawnsInFlight.values()].map((spawn) => {
         spawn.handedOver = true;
-        await this.retryDeclined(spawn.entity.entityType, spawn.entity.entityId).catch((err) =>
-          this.logger.warn(`could not hand ${spawn.entity.entityType}/${spawn.entity.entityId} to the other nodes (a cron tick over the pending-job index finds it): ${String(err)}`),
-        );
+        return this.handOver(spawn.entity);
       }),
     );
   }
@@ -253,9 +247,7 @@ export class EntityDispatcher implements OnApplicationBootstrap {
         // Ended by this node's shutdown (e.g. its queues closed under the callback): the other nodes take the entity.
         if (record.handedOver) return this.logger.warn(`spawn of ${entityType}/${entityId} ended after the shutdown handed the entity to the other nodes: ${String(err)}`);
         this.logger.warn(`spawn of ${entityType}/${entityId} interrupted by the shutdown (${String(err)}): handing the entity to the other nodes`);
-        return this.retryDeclined(entityType, entityId).catch((e) =>
-          this.logger.warn(`could not hand ${entityType}/${entityId} to the other nodes (a cron tick over the pending-job index finds it): ${String(e)}`),
-        );
+        return this.handOver(record.entity);
       })
       .finally(() => {
         this.spawning -= 1;
@@ -281,6 +273,13 @@ export class EntityDispatcher implements OnApplicationBootstrap {
     // Declined because this node is stopping: ready at once, for the other nodes.
     const retryIn = this.running ? Math.max(1, Math.round(this.config.engine.pollInterval / 4)) : 0;
     await this.signals.markReady({ entityType, entityId }, this.clock.now() + retryIn);
+  }
+
+  /** This node is stopping: the entity, if its queue holds work, is ready at once for the other nodes. Never throws. */
+  private handOver(entity: EntityRef): Promise<void> {
+    return this.retryDeclined(entity.entityType, entity.entityId).catch((err) =>
+      this.logger.warn(`could not hand ${entity.entityType}/${entity.entityId} to the other nodes (a cron tick over the pending-job index finds it): ${String(err)}`),
+    );
   }
 
   /** No free slot: idle workers release their entities now (each freed slot kicks a new round). */

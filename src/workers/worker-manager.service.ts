@@ -22,7 +22,8 @@ import { ATOMIC_QUEUES_OBSERVER, NOOP_OBSERVER, type AtomicQueuesObserver } from
 import { argumentRules, assertEntity, assertName } from '../validation.js';
 import { createBullWorker, severBullWorker, wireBullWorker } from './bullmq-worker.js';
 import { CloseSignals } from './close-signals.js';
-import { safely, settlesWithin } from './guards.js';
+import { settlesWithin } from '../timing/settles-within.js';
+import { safely } from './guards.js';
 import { InPlaceRetries } from './in-place-retries.js';
 import { JobLifecycleObservers } from './job-lifecycle.js';
 import { NodeHeartbeat, type HeartbeatMember } from './node-heartbeat.js';
