@@ -52,9 +52,12 @@ export class CliContext {
     return new CliContext(config, redis, watch);
   }
 
-  /** A BullMQ Queue object on the queue connection (closed with the context). */
+  /**
+   * A BullMQ Queue object on the queue connection (closed with the context). It leaves the queue's meta alone: a
+   * Queue opened with BullMQ's defaults would rewrite the app's `opts.maxLenEvents` (queueDefaults.eventsMaxLen).
+   */
   openQueue(queueName: string): Queue {
-    return this.driver.createQueue(queueName, { prefix: this.prefix });
+    return this.driver.createQueue(queueName, { prefix: this.prefix, skipMetasUpdate: true });
   }
 
   async close(): Promise<void> {

@@ -102,7 +102,17 @@ export interface DefaultJobOptionsConfig {
 
 export interface QueueDefaultsConfig {
   defaultJobOptions?: DefaultJobOptionsConfig;
+  /**
+   * Events kept in each queue's BullMQ event stream (`streams.events.maxLen` of the queues the module opens;
+   * trimmed approximately, so up to about 100 more). Default 100: BullMQ's own default, 10,000 per queue, is
+   * kept by every entity queue, so Redis memory grows with entities × 10,000 events (~650 KiB per entity).
+   * A `QueueEvents` listener that falls further behind than this misses events.
+   */
+  eventsMaxLen?: number;
 }
+
+/** Default `queueDefaults.eventsMaxLen`. */
+export const DEFAULT_EVENTS_MAX_LEN = 100;
 
 /**
  * The index sweeper (IndexSweeperService), run on every node: repairs pending counts left by a process that died
@@ -153,7 +163,7 @@ export interface AtomicQueuesConfig {
 export interface ResolvedAtomicQueuesConfig {
   readonly redis: ResolvedRedisConfig;
   readonly workerDefaults: Readonly<Required<WorkerDefaultsConfig>>;
-  readonly queueDefaults: { readonly defaultJobOptions: Readonly<DefaultJobOptionsConfig> };
+  readonly queueDefaults: { readonly defaultJobOptions: Readonly<DefaultJobOptionsConfig>; readonly eventsMaxLen: number };
   readonly enableCronManager: boolean;
   readonly cronInterval: number;
   readonly keyPrefix: string;
@@ -338,8 +348,9 @@ export function resolveConfig(input: AtomicQueuesConfig): ResolvedAtomicQueuesCo
   const redis = resolveRedis(input.redis);
   const workerDefaults = resolveWorkerDefaults(input.workerDefaults);
   const qd = objectAt('queueDefaults', input.queueDefaults) ?? {};
-  checkKeys('queueDefaults', qd, ['defaultJobOptions']);
+  checkKeys('queueDefaults', qd, ['defaultJobOptions', 'eventsMaxLen']);
   const defaultJobOptions = resolveJobOptions('queueDefaults.defaultJobOptions', qd.defaultJobOptions);
+  const eventsMaxLen = integer('queueDefaults.eventsMaxLen', qd.eventsMaxLen ?? DEFAULT_EVENTS_MAX_LEN, 0);
   const enableCronManager = input.enableCronManager ?? false;
   if (typeof enableCronManager !== 'boolean') fail('enableCronManager', 'must be true or false', enableCronManager);
   const cronInterval = integer('cronInterval', input.cronInterval ?? DEFAULT_CRON_INTERVAL, 1);
@@ -359,7 +370,7 @@ export function resolveConfig(input: AtomicQueuesConfig): ResolvedAtomicQueuesCo
   return Object.freeze({
     redis: Object.freeze(redis),
     workerDefaults: Object.freeze(workerDefaults),
-    queueDefaults: Object.freeze({ defaultJobOptions: Object.freeze(defaultJobOptions) }),
+    queueDefaults: Object.freeze({ defaultJobOptions: Object.freeze(defaultJobOptions), eventsMaxLen }),
     enableCronManager,
     cronInterval,
     keyPrefix,

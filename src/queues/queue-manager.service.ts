@@ -71,7 +71,7 @@ export class QueueManagerService {
     // Reuse an object opened before as a plain queue; it becomes an entity queue now.
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = this.driver.createQueue(name, { prefix: this.config.keyPrefix });
+      queue = this.driver.createQueue(name, this.queueOptions());
       this.queues.set(name, queue);
     }
     if (!this.entityOf.has(name)) this.entityOf.set(name, { entityType, entityId });
@@ -97,12 +97,17 @@ export class QueueManagerService {
     return setup;
   }
 
+  /** Options of every queue this service opens: the key prefix and the trimmed event stream. */
+  private queueOptions(): { prefix: string; streams: { events: { maxLen: number } } } {
+    return { prefix: this.config.keyPrefix, streams: { events: { maxLen: this.config.queueDefaults.eventsMaxLen } } };
+  }
+
   /** A plain (non-entity) queue by name, cached. No global concurrency is set. */
   getOrCreateQueue(queueName: string): Queue {
     assertName('queueName', queueName);
     let queue = this.queues.get(queueName);
     if (!queue) {
-      queue = this.driver.createQueue(queueName, { prefix: this.config.keyPrefix });
+      queue = this.driver.createQueue(queueName, this.queueOptions());
       this.queues.set(queueName, queue);
     }
     return queue;

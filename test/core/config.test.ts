@@ -36,6 +36,8 @@ describe('resolveConfig defaults', () => {
     expect([c.redis.connectTimeoutMs, c.redis.commandTimeoutMs]).toEqual([5000, 5000]);
     expect(c.indexSweep).toEqual({ interval: 30000, batchSize: 500, entityRetentionMs: 3_600_000, missingJobGraceMs: 60000 });
     expect(c.queueDefaults.defaultJobOptions).toEqual({});
+    expect(c.queueDefaults.eventsMaxLen).toBe(100);
+    expect(resolveConfig({ ...base, queueDefaults: { eventsMaxLen: 0 } }).queueDefaults.eventsMaxLen).toBe(0);
     expect(c.nodeId).toMatch(new RegExp(`-${process.pid}-[0-9a-f]{6}$`));
     expect(resolveConfig(base).nodeId).not.toBe(c.nodeId);
   });
@@ -98,6 +100,8 @@ describe('resolveConfig rejects invalid config naming the field and the accepted
     ['unknown worker option', withConfig({ workerDefaults: { ttl: 3 } }), 'workerDefaults.ttl', /accepted: concurrency/],
     ['unknown backoff type', withConfig({ queueDefaults: { defaultJobOptions: { backoff: { type: 'linear', delay: 1 } } } }), 'queueDefaults.defaultJobOptions.backoff.type', /'fixed' \| 'exponential'/],
     ['negative backoff delay', withConfig({ queueDefaults: { defaultJobOptions: { backoff: { type: 'fixed', delay: -1 } } } }), 'queueDefaults.defaultJobOptions.backoff.delay', /integer/],
+    ['negative eventsMaxLen', withConfig({ queueDefaults: { eventsMaxLen: -1 } }), 'queueDefaults.eventsMaxLen', /integer/],
+    ['fractional eventsMaxLen', withConfig({ queueDefaults: { eventsMaxLen: 2.5 } }), 'queueDefaults.eventsMaxLen', /integer/],
     ['zero attempts', withConfig({ queueDefaults: { defaultJobOptions: { attempts: 0 } } }), 'queueDefaults.defaultJobOptions.attempts', /\[1,/],
     ['fractional attempts', withConfig({ queueDefaults: { defaultJobOptions: { attempts: 2.5 } } }), 'queueDefaults.defaultJobOptions.attempts', /integer/],
     ['priority too high', withConfig({ queueDefaults: { defaultJobOptions: { priority: 3_000_000 } } }), 'queueDefaults.defaultJobOptions.priority', /2097152/],

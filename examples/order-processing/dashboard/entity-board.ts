@@ -58,7 +58,8 @@ export class EntityBoard implements OnApplicationShutdown {
       this.shown.set(queueName, known);
       return queueName;
     }
-    const queue = new Queue(queueName, { connection: this.redis, prefix: this.keyPrefix });
+    // skipMetasUpdate: a Queue with BullMQ's defaults would rewrite the module's trimmed event stream length.
+    const queue = new Queue(queueName, { connection: this.redis, prefix: this.keyPrefix, skipMetasUpdate: true });
     this.board.addQueue(new BullMQAdapter(queue, { readOnlyMode: true, description: `entity ${entityType}/${entityId}` }));
     this.shown.set(queueName, queue);
     while (this.shown.size > this.options.maxQueues) {
@@ -84,7 +85,7 @@ export class EntityBoard implements OnApplicationShutdown {
 
   /** The queue was set up (BullMQ's meta key: the entity's global concurrency) or holds jobs. */
   private async queueExists(queueName: string): Promise<boolean> {
-    const queue = new Queue(queueName, { connection: this.redis, prefix: this.keyPrefix });
+    const queue = new Queue(queueName, { connection: this.redis, prefix: this.keyPrefix, skipMetasUpdate: true });
     try {
       if ((await this.redis.exists(queue.keys.meta!)) === 1) return true;
       return Object.values(await queue.getJobCounts()).some((n) => n > 0);
