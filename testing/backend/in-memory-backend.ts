@@ -83,6 +83,7 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
   readonly maximumBlockTimeout = 10;
   private readonly queueKeys: QueueKeys;
   private queueState: QueueState | undefined;
+  private keysMap: KeysMap | undefined;
   /** Locks this backend handed out and has not released (renewed on the clock for workers). */
   private readonly owned = new Map<string, string>();
   private readonly timers: ClockTimer[] = [];
@@ -113,7 +114,6 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
       this.connections.push(store.clients.connect(this.clientName(opts.name ? `:w:${opts.name}` : '')));
       this.startWorkerTimers();
     }
-    answerLikeRoundTrips(this, EventEmitter.prototype);
   }
 
   // ---------------------------------------------------------------- identity & lifecycle
@@ -128,8 +128,10 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     return this.queueState;
   }
 
+  /** Built once, like the Redis backend's keys (one object per backend). */
   get keys(): KeysMap {
-    return this.queueKeys.getKeys(this.name);
+    this.keysMap ??= this.queueKeys.getKeys(this.name);
+    return this.keysMap;
   }
 
   toKey(type: string): string {
@@ -823,6 +825,9 @@ export class InMemoryQueueBackend extends EventEmitter implements IQueueBackend 
     });
   }
 }
+
+// Every async method answers one simulated round trip later (round-trip.ts).
+answerLikeRoundTrips(InMemoryQueueBackend, EventEmitter.prototype);
 
 function normalizeType(type: string): string {
   return type === 'waiting' ? 'wait' : type;
