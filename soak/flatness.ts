@@ -24,6 +24,11 @@ export interface SeriesVerdict {
   slopePerMin?: number;
   /** fittedEnd / fittedStart. */
   ratio?: number;
+  /** Highest value in the earlier and in the later half of the judged window (see `judgeSeries`). */
+  peakEarlier?: number;
+  peakLater?: number;
+  /** How the series passed: a level fit, or peaks that stop rising (a sawtooth such as a trimmed stream). */
+  flatBy?: 'fit' | 'peaks';
   flat: boolean;
   /** Why it is not flat (or could not be judged). */
   reason?: string;
@@ -50,8 +55,15 @@ export function soakSeries(samples: readonly SoakSample[]): Array<{ name: string
 export const MIN_JUDGED_SAMPLES = 3;
 
 /**
- * Judges one series after the warm-up: flat when the least-squares line over the judged samples grows by at most
- * `maxGrowthPct` percent from its start to its end. A missing value (node not running, RSS unreadable) fails it.
+ * Judges one series after the warm-up. It is flat when either
+ * - the least-squares line over the judged samples grows by at most `maxGrowthPct` percent from its start to its
+ *   end (a level series with noise), or
+ * - its peaks stop rising: the highest value of the later half of the judged window is at most `maxGrowthPct / 3`
+ *   percent above the highest of the earlier half. A bounded sawtooth (memory freed in batches: a stream trimmed
+ *   approximately, a cache swept) passes although its fitted line depends on where the run ends in a tooth; a
+ *   steady climb raises the later peak by about half its fitted growth, so with a third of the limit this rule
+ *   passes no climb that the fit fails.
+ * A missing value (node not running, RSS unreadable) fails it.
  */
 export function judgeSeries(
   series: { name: string; unit: 'bytes' | 'keys'; points: ReadonlyArray<{ atMs: number; value: number | undefined }> },
@@ -71,7 +83,16 @@ export function judgeSeries(
   const ys = judged.map((p) => p.value!);
   const trend = linearTrend(xs, ys);
   const growthPct = (trend.ratio - 1) * 100;
-  const flat = Number.isFinite(trend.ratio) && growthPct <= maxGrowthPct;
+  const half = Math.floor(ys.length / 2);
+  const peakEarlier = Math.max(...ys.slice(0, half));
+  const peakLater = Math.max(...ys.slice(half));
+  const peakGrowthPct = peakEarlier > 0 ? (peakLater / peakEarlier - 1) * 100 : Infinity;
+  const byFit = Number.isFinite(trend.ratio) && growthPct <= maxGrowthPct;
+  const peakLimitPct = maxGrowthPct / 3;
+  const byPeaks = peakGrowthPct <= peakLimitPct;
+  const flat = byFit || byPeaks;
+  const fitText = Number.isFinite(trend.ratio) ? `grew ${growthPct.toFixed(1)} % over the judged window (limit ${maxGrowthPct} %)` : `fitted start ${trend.fittedStart} <= 0`;
+  const peakText = Number.isFinite(peakGrowthPct) ? `${peakGrowthPct.toFixed(1)} %` : 'from 0';
   return {
     ...base,
     first: ys[0]!,
@@ -80,9 +101,9 @@ export function judgeSeries(
     fittedEnd: trend.fittedEnd,
     slopePerMin: trend.slope * 60_000,
     ratio: trend.ratio,
+    peakEarlier,
+    peakLater,
     flat,
-    ...(flat
-      ? {}
-      : { reason: Number.isFinite(trend.ratio) ? `grew ${growthPct.toFixed(1)} % over the judged window (limit ${maxGrowthPct} %)` : `fitted start ${trend.fittedStart} <= 0` }),
+    ...(byFit ? { flatBy: 'fit' as const } : byPeaks ? { flatBy: 'peaks' as const, reason: `${fitText}, but its later peak is ${peakText} above the earlier one (limit ${+peakLimitPct.toFixed(1)} %): bounded` } : { reason: `${fitText}; later peak ${peakText} above the earlier one (limit ${+peakLimitPct.toFixed(1)} %)` }),
   };
 }

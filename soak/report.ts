@@ -53,16 +53,16 @@ const value = (unit: SeriesVerdict['unit'], v: number | undefined) => (unit === 
 export function soakText(r: SoakReport): string {
   const o = r.options;
   const lines = [
-    `soak ${r.runId}: ${o.entities} entities, ${o.nodes} nodes, ${o.rate} adds/s for ${o.minutes} min (one pass over the entities ${round(passMinutes(o.entities, o.rate), 2)} min, warm-up ${round(o.warmupMinutes, 2)} min, sample every ${o.sampleEveryS} s, flat = fitted growth <= ${o.maxGrowthPct} %)`,
+    `soak ${r.runId}: ${o.entities} entities, ${o.nodes} nodes, ${o.rate} adds/s for ${o.minutes} min (one pass over the entities ${round(passMinutes(o.entities, o.rate), 2)} min, warm-up ${round(o.warmupMinutes, 2)} min, sample every ${o.sampleEveryS} s, flat = fitted growth <= ${o.maxGrowthPct} % or later-half peak <= ${+(o.maxGrowthPct / 3).toFixed(1)} % above the earlier half's)`,
     `load: ${r.load.enqueued} jobs enqueued in ${round(r.load.loadPhaseS)} s (${round(r.load.ratePerS)}/s) over ${r.load.entities} entities, ${r.load.completed} completed; ` +
       `enqueue→start p50 ${round(r.load.enqueueToStartMs.p50)} ms, p99 ${round(r.load.enqueueToStartMs.p99)} ms, max ${round(r.load.enqueueToStartMs.max)} ms`,
     `checks: lost ${r.checks.lost}, unexpected ${r.checks.unexpected}, FIFO violations ${r.checks.fifo}, overlap ${r.checks.overlap}, duplicated ${r.checks.duplicated}; drained ${r.drained ? 'yes' : 'NO'}`,
     `peak: ${r.peak.redisClients} Redis clients (per node: ${Object.entries(r.peak.nodeConnections).map(([id, n]) => `${id} ${n}`).join(', ')}), ${r.peak.keys} keys, used_memory ${mib(r.peak.usedMemoryBytes)}`,
-    'series after the warm-up (first → last sample; fitted line start → end, slope/min, ratio):',
+    'series after the warm-up (first → last sample; fitted line start → end, slope/min, ratio; peak of the earlier → later half):',
     ...r.series.map(
       (s) =>
         `  ${s.flat ? 'flat' : 'NOT FLAT'}  ${s.name}: ${value(s.unit, s.first)} → ${value(s.unit, s.last)}; fit ${value(s.unit, s.fittedStart)} → ${value(s.unit, s.fittedEnd)}, ` +
-        `${s.slopePerMin === undefined ? '-' : `${value(s.unit, s.slopePerMin)}/min`}, ratio ${s.ratio === undefined ? '-' : s.ratio.toFixed(3)} (${s.points} samples)${s.reason ? ` — ${s.reason}` : ''}`,
+        `${s.slopePerMin === undefined ? '-' : `${value(s.unit, s.slopePerMin)}/min`}, ratio ${s.ratio === undefined ? '-' : s.ratio.toFixed(3)}; peaks ${value(s.unit, s.peakEarlier)} → ${value(s.unit, s.peakLater)} (${s.points} samples)${s.reason ? ` — ${s.reason}` : ''}`,
     ),
   ];
   for (const e of r.checks.examples) lines.push(`  e.g. ${e}`);

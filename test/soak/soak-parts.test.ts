@@ -58,7 +58,23 @@ describe('soak flatness', () => {
     const v = judge(samples(30, () => 100 * MiB, (i) => 1000 + i * 20), 'redis keys');
     expect(v.flat).toBe(false);
     expect(v.slopePerMin).toBeCloseTo(120, 6);
-    expect(v.reason).toMatch(/^grew 4\d\.\d % over the judged window \(limit 10 %\)$/);
+    expect(v.reason).toMatch(/^grew 4\d\.\d % over the judged window \(limit 10 %\); later peak 17\.9 % above the earlier one \(limit 3\.3 %\)$/);
+  });
+
+  it('passes a bounded sawtooth whose fitted line still rises, and fails one whose peaks keep rising', () => {
+    // A stream trimmed in batches: fills from 50 to 140 MiB by the middle of the run, then drops and refills
+    // between 90 and 140 MiB. The run ends low, yet the line fitted over a window starting at 50 rises steeply.
+    const tooth = (i: number) => (i < 15 ? 50 + i * 6 : 90 + ((i - 15) % 6) * 10) * MiB;
+    const bounded = judge(samples(40, tooth), 'rss node-1');
+    expect(bounded.ratio!).toBeGreaterThan(1.1);
+    expect(bounded).toMatchObject({ flat: true, flatBy: 'peaks', peakEarlier: 140 * MiB, peakLater: 140 * MiB });
+    expect(bounded.reason).toMatch(/, but its later peak is 0\.0 % above the earlier one \(limit 3\.3 %\): bounded$/);
+    // The same teeth on a climbing base: the later peaks are higher (a leak freed in batches).
+    const leaking = judge(samples(40, (i) => tooth(i) + i * 2 * MiB), 'rss node-1');
+    expect(leaking.flat).toBe(false);
+    expect(leaking.reason).toMatch(/later peak \d+\.\d % above the earlier one \(limit 3\.3 %\)$/);
+    // A level series passes by its fit.
+    expect(judge(samples(30, () => 100 * MiB), 'rss node-1').flatBy).toBe('fit');
   });
 
   it('fails a node that stopped running and a window too short to judge', () => {
