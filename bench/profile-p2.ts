@@ -1,5 +1,5 @@
 import { Session } from 'node:inspector/promises';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { PerformanceObserver, constants, type PerformanceEntry } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { startRedisServer } from '@nestjs/atomic-queues/testing';
 import { cleanupOnSignals } from '../toolkit/cluster/interrupt.js';
@@ -12,8 +12,8 @@ import { ModuleBench } from './module-bench.js';
  * The same job total (`--jobs`, 20,000) runs on one node over `--many` entities (1,000, P2's shape) and over
  * `--few` (100), alternating, `--rounds` times (3). For the processing part of each run (the jobs are added
  * first) it measures this process's CPU time (user + system, all threads), the time spent in garbage collection
- * (`PerformanceObserver` 'gc' entries) and the bytes allocated (V8's sampling heap profiler, every 32 KiB on
- * average). The difference between the shapes, divided by the difference in entities, is what one entity's
+ * (`PerformanceObserver` 'gc' entries, and the scavenges among them) and the bytes allocated (V8's sampling heap
+ * profiler, every 32 KiB on average, objects collected since counted too). The difference between the shapes, divided by the difference in entities, is what one entity's
  * activation costs (claim, lease, index, a BullMQ Worker built, started and released); what stays is the per-job
  * cost. Prints one line per run and the medians as JSON. Throughput here is not the bench's (the profilers run).
  */
@@ -23,18 +23,24 @@ interface Sample {
   jobsPerS: number;
   cpuMs: number;
   gcMs: number;
+  /** The part of gcMs spent in scavenges (young generation): objects that outlive a scavenge are copied. */
+  scavengeMs: number;
   allocatedMiB: number;
 }
 
 async function sampleRun(mod: ModuleBench, session: Session, shape: string, entities: number, jobs: number): Promise<Sample> {
   let gcMs = 0;
+  let scavengeMs = 0;
   const gc = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) gcMs += entry.duration;
+    for (const entry of list.getEntries()) {
+      gcMs += entry.duration;
+      if ((entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavengeMs += entry.duration;
+    }
   });
   let cpuAtStart: NodeJS.CpuUsage | undefined;
   const run = await mod.entities(shape, entities, Math.round(jobs / entities), 300_000, () => {
     gc.observe({ type: 'gc' });
-    void session.post('HeapProfiler.startSampling', { samplingInterval: 32 * 1024 });
+    void session.post('HeapProfiler.startSampling', { samplingInterval: 32 * 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
     cpuAtStart = process.cpuUsage();
   });
   const cpu = process.cpuUsage(cpuAtStart);
@@ -42,7 +48,7 @@ async function sampleRun(mod: ModuleBench, session: Session, shape: string, enti
   const { profile } = await session.post('HeapProfiler.stopSampling');
   const allocated = sumSelfSizes(profile.head);
   if (!run.fifoOk) throw new Error(`per-entity FIFO violated in the ${shape} run`);
-  return { entities, jobsPerS: run.jobsPerS, cpuMs: round((cpu.user + cpu.system) / 1000), gcMs: round(gcMs), allocatedMiB: round(allocated / 2 ** 20) };
+  return { entities, jobsPerS: run.jobsPerS, cpuMs: round((cpu.user + cpu.system) / 1000), gcMs: round(gcMs), scavengeMs: round(scavengeMs), allocatedMiB: round(allocated / 2 ** 20) };
 }
 
 function sumSelfSizes(node: { selfSize: number; children: Array<{ selfSize: number; children: unknown[] }> }): number {
@@ -83,6 +89,7 @@ async function main(): Promise<void> {
       jobsPerS: med(entities, 'jobsPerS'),
       cpuMs: med(entities, 'cpuMs'),
       gcMs: med(entities, 'gcMs'),
+      scavengeMs: med(entities, 'scavengeMs'),
       allocatedMiB: med(entities, 'allocatedMiB'),
     });
     const a = shape(many);
@@ -91,6 +98,7 @@ async function main(): Promise<void> {
     const perJob = (x: number, entityCost: number, entities: number) => round(((x - entityCost * entities) * 1000) / jobs, 1);
     const cpuPerEntity = perEntity(a.cpuMs, b.cpuMs);
     const gcPerEntity = perEntity(a.gcMs, b.gcMs);
+    const scavengePerEntity = perEntity(a.scavengeMs, b.scavengeMs);
     const allocPerEntityKiB = round(((a.allocatedMiB - b.allocatedMiB) * 1024) / (many - few), 1);
     console.log(
       JSON.stringify(
@@ -98,7 +106,7 @@ async function main(): Promise<void> {
           rounds,
           jobs,
           shapes: [a, b],
-          perEntityActivation: { cpuMs: cpuPerEntity, gcMs: gcPerEntity, allocatedKiB: allocPerEntityKiB },
+          perEntityActivation: { cpuMs: cpuPerEntity, gcMs: gcPerEntity, scavengeMs: scavengePerEntity, allocatedKiB: allocPerEntityKiB },
           perJob: { cpuUs: perJob(b.cpuMs, cpuPerEntity, few), allocatedKiB: round(((b.allocatedMiB * 1024) - allocPerEntityKiB * few) / jobs, 2) },
           gcShareOfCpu: { [many]: round(a.gcMs / a.cpuMs, 3), [few]: round(b.gcMs / b.cpuMs, 3) },
         },
