@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { Logger } from '@nestjs/common';
 import { refreshHeartbeatScript, refreshHeartbeatsScript } from '../../src/workers/heartbeat.lua.js';
-import { MAX_REFRESHES_IN_FLIGHT, NodeHeartbeat, type HeartbeatMember } from '../../src/workers/node-heartbeat.js';
+import { MAX_HEARTBEATS_PER_CALL, MAX_REFRESHES_IN_FLIGHT, NodeHeartbeat, refreshHeartbeats, type HeartbeatMember } from '../../src/workers/node-heartbeat.js';
 import { NodeStallChecks, type StallCheckTarget } from '../../src/workers/stall-checks.js';
 import type { RedisClient } from '../../src/ports/redis.js';
 import { TestClock } from '../../testing/clock/test-clock.js';
@@ -261,6 +261,145 @@ describe('NodeHeartbeat: refreshes while replies are late', () => {
     replies[1]!('1');
     await late;
     expect(a.lastRefresh).toBe(sentAt);
+    hb.stop();
+  });
+});
+
+/** A fake client that records every script call (keys and args) and answers from `answer`. */
+function recordingRedis(answer: (keys: string[], args: Array<string | number>) => unknown, extra: Record<string, unknown> = {}) {
+  const calls: Array<{ keys: string[]; args: Array<string | number> }> = [];
+  const redis = {
+    ...extra,
+    evalsha: async (_sha: string, numKeys: number, ...rest: Array<string | number>) => {
+      const call = { keys: rest.slice(0, numKeys).map(String), args: rest.slice(numKeys) };
+      calls.push(call);
+      return answer(call.keys, call.args);
+    },
+  } as unknown as RedisClient;
+  return { redis, calls };
+}
+
+describe('refreshHeartbeats: the batched refresh and what it reports', () => {
+  const member = (name: string, over: Partial<HeartbeatMember> = {}): HeartbeatMember => ({ name, heartbeatKey: `k:${name}`, owner: `o:${name}`, ttlMs: 3000, intervalMs: 1000, lastRefresh: 0, ...over });
+  const allOwned = (keys: string[], args: Array<string | number>) => keys.map((_, i) => (i < Number(args[0]) ? '1' : '7')).join(',');
+
+  it(`sends ${MAX_HEARTBEATS_PER_CALL} members per call (no empty call at an exact multiple) with each owner and TTL`, async () => {
+    const { redis, calls } = recordingRedis(allOwned);
+    const members = Array.from({ length: MAX_HEARTBEATS_PER_CALL + 1 }, (_, i) => member(`m${i}`));
+    const outcomes = await refreshHeartbeats(redis, members);
+    expect(calls.map((c) => c.keys.length)).toEqual([MAX_HEARTBEATS_PER_CALL, 1]);
+    expect(calls[1]).toEqual({ keys: [`k:m${MAX_HEARTBEATS_PER_CALL}`], args: [1, `o:m${MAX_HEARTBEATS_PER_CALL}`, 3000] });
+    expect(outcomes).toHaveLength(members.length);
+    expect(outcomes.every((o) => o.owned)).toBe(true);
+    calls.length = 0;
+    await refreshHeartbeats(redis, members.slice(0, MAX_HEARTBEATS_PER_CALL));
+    expect(calls).toHaveLength(1);
+  });
+
+  it('reports ownership per member and the length of each watched list; a reply of the wrong size is an error', async () => {
+    const { redis, calls } = recordingRedis(() => '1,0,1,4,0');
+    const [a, b, c] = [member('a', { watchKey: 'active:a' }), member('b'), member('c', { watchKey: 'active:c' })];
+    const outcomes = await refreshHeartbeats(redis, [a, b, c]);
+    expect(calls[0]!.keys).toEqual(['k:a', 'k:b', 'k:c', 'active:a', 'active:c']);
+    expect(outcomes.map((o) => [o.member.name, o.owned, o.watchLength])).toEqual([
+      ['a', true, 4],
+      ['b', false, undefined],
+      ['c', true, 0],
+    ]);
+    const short = recordingRedis(() => '1');
+    await expect(refreshHeartbeats(short.redis, [a, b])).rejects.toThrow('heartbeat batch: expected 3 fields in the reply, got 1');
+    const empty = recordingRedis(() => '');
+    await expect(refreshHeartbeats(empty.redis, [b])).rejects.toThrow('heartbeat batch: expected 1 fields in the reply, got 0');
+  });
+
+  it('on a Cluster refreshes every key with its own call (keys in different slots) and measures no list', async () => {
+    const { redis, calls } = recordingRedis((keys) => (keys[0] === 'k:b' ? 0 : 1), { isCluster: true });
+    const outcomes = await refreshHeartbeats(redis, [member('a', { watchKey: 'active:a' }), member('b')]);
+    expect(calls).toEqual([
+      { keys: ['k:a'], args: ['o:a', 3000] },
+      { keys: ['k:b'], args: ['o:b', 3000] },
+    ]);
+    expect(outcomes.map((o) => [o.member.name, o.owned, o.watchLength])).toEqual([
+      ['a', true, undefined],
+      ['b', false, undefined],
+    ]);
+  });
+});
+
+describe('NodeHeartbeat: what a tick sends and reports', () => {
+  /** `members` may be filled after the call (their times are read from the returned clock). */
+  const setup = (members: HeartbeatMember[], answer: (keys: string[], args: Array<string | number>) => unknown) => {
+    const clock = new TestClock();
+    const { redis, calls } = recordingRedis(answer);
+    const lost: Array<[string, string]> = [];
+    const refreshed: string[][] = [];
+    const hb = new NodeHeartbeat({
+      redis,
+      clock,
+      label: 't',
+      members: () => members.filter((m) => !lost.some(([n]) => n === m.name)),
+      onLost: (m, why) => void lost.push([m.name, why]),
+      onRefreshed: (kept) => void refreshed.push(kept.map((o) => o.member.name)),
+    });
+    hb.ensure(1000);
+    const member = (name: string, ageMs: number, ttlMs = 3000): HeartbeatMember => ({ name, heartbeatKey: `k:${name}`, owner: 'n|t', ttlMs, intervalMs: 1000, lastRefresh: clock.now() - ageMs });
+    return { clock, calls, lost, refreshed, hb, member };
+  };
+  const owned = (keys: string[]) => keys.map(() => '1').join(',');
+
+  it('with no refresh in flight sends every member, even one a TTL old, and judges it by the answer', async () => {
+    const members: HeartbeatMember[] = [];
+    const { clock, calls, lost, refreshed, hb, member } = setup(members, owned);
+    const stale = member('stale', 3000);
+    members.push(stale, member('b', 0));
+    await hb.tick(1000);
+    expect(calls.map((c) => c.keys)).toEqual([['k:stale', 'k:b']]);
+    expect(lost).toEqual([]);
+    expect(refreshed).toEqual([['stale', 'b']]);
+    expect(stale.lastRefresh).toBe(clock.now());
+    hb.stop();
+  });
+
+  it('hands onRefreshed only the members still owned', async () => {
+    const members: HeartbeatMember[] = [];
+    const { lost, refreshed, hb, member } = setup(members, () => '0,1');
+    members.push(member('a', 0), member('b', 0));
+    await hb.tick(1000);
+    expect(refreshed).toEqual([['b']]);
+    expect(lost.map(([n]) => n)).toEqual(['a']);
+    hb.stop();
+  });
+
+  it(`stops sending at ${MAX_REFRESHES_IN_FLIGHT} unanswered refreshes while no member is a TTL old, and leaves lost members out of the next refresh`, async () => {
+    const pending: Array<() => void> = [];
+    const members: HeartbeatMember[] = [];
+    const { clock, calls, lost, hb, member } = setup(members, (keys) => new Promise((resolve) => pending.push(() => resolve(owned(keys)))));
+    const a = member('a', 0, 60_000);
+    members.push(a, member('b', 0, 1500));
+    await clock.advance(1000); // #1 sent with both
+    await clock.advance(1000); // b's last confirmation is 2 s old (TTL 1.5 s): lost; #2 sent without it
+    expect(lost).toEqual([['b', 'no heartbeat refresh answered for 1500 ms']]);
+    expect(calls.map((c) => c.keys)).toEqual([['k:a', 'k:b'], ['k:a']]);
+    await clock.advance(5000);
+    expect(calls).toHaveLength(MAX_REFRESHES_IN_FLIGHT);
+    const before = a.lastRefresh;
+    for (const answer of pending.splice(0)) answer();
+    await clock.settle();
+    expect(a.lastRefresh).toBeGreaterThan(before);
+    await clock.advance(1000); // answered: ticks send again
+    expect(calls).toHaveLength(MAX_REFRESHES_IN_FLIGHT + 1);
+    hb.stop();
+  });
+
+  it('reports and sends nothing more while every member is past its TTL with a refresh unanswered', async () => {
+    const members: HeartbeatMember[] = [];
+    const { clock, calls, lost, refreshed, hb, member } = setup(members, () => new Promise(() => undefined));
+    members.push(member('a', 0, 1500));
+    await clock.advance(1000); // #1 sent, never answered
+    await clock.advance(1000); // a's last confirmation is a TTL old
+    expect(lost.map(([n]) => n)).toEqual(['a']);
+    expect(calls).toHaveLength(1);
+    expect(refreshed).toEqual([]);
     hb.stop();
   });
 });

@@ -108,4 +108,54 @@ describe('JobWaiter: the in-process blocking wait of an entity worker', () => {
     expect(onIdle).toHaveBeenCalledTimes(1);
     pinned.close();
   });
+
+  it('isIdle and isOpen follow the wait, the release decision and the close', async () => {
+    const clock = new TestClock();
+    let decide!: (released: boolean) => void;
+    const w = new JobWaiter(clock, 'w', 100, { onIdle: () => new Promise<boolean>((r) => (decide = r)) });
+    expect([w.isIdle, w.isOpen]).toEqual([false, true]); // not waiting
+    const wait = w.wait(5000);
+    expect([w.isIdle, w.isOpen]).toEqual([true, true]);
+    await clock.advance(100);
+    expect([w.isIdle, w.isOpen, w.isReleasing]).toEqual([false, false, true]); // deciding
+    decide(false);
+    await expect(wait).resolves.toBe('woken');
+    expect([w.isIdle, w.isOpen, w.isReleasing]).toEqual([false, true, false]);
+    const pinned = new JobWaiter(clock, 'p', 0, { onIdle: never });
+    pinned.wait(5000).catch(() => undefined);
+    expect([pinned.isIdle, pinned.isOpen]).toEqual([false, true]); // waiting, but never released for idleness
+    pinned.close();
+    expect([pinned.isIdle, pinned.isOpen]).toEqual([false, false]);
+  });
+
+  it('a release that throws counts as refused: the worker goes on, and a wake held back during it is not replayed', async () => {
+    const clock = new TestClock();
+    let fail!: (err: Error) => void;
+    const w = new JobWaiter(clock, 'w', 100, { onIdle: () => new Promise<boolean>((_, reject) => (fail = reject)) });
+    const wait = w.wait(5000);
+    await clock.advance(100);
+    w.wake(); // held back while deciding
+    fail(new Error('redis down'));
+    await expect(wait).resolves.toBe('woken'); // the refused release already resumes the worker
+    expect(w.isOpen).toBe(true);
+    const next = w.wait(50); // the held-back wake was consumed by that resumption
+    await clock.advance(50);
+    await expect(next).resolves.toBe('timeout');
+  });
+
+  it('a release refused after its wait was cut leaves the next wait alone', async () => {
+    const clock = new TestClock();
+    let decide!: (released: boolean) => void;
+    const w = new JobWaiter(clock, 'w', 100, { onIdle: () => new Promise<boolean>((r) => (decide = r)) });
+    const first = w.wait(5000);
+    await clock.advance(100);
+    w.cancel(); // e.g. the worker is being closed while the release decides
+    await expect(first).rejects.toBeInstanceOf(ConnectionClosedError);
+    const second = w.wait(5000);
+    decide(false);
+    await clock.settle();
+    expect(w.isWaiting).toBe(true); // the refusal resolved the old wait, not this one
+    w.wake();
+    await expect(second).resolves.toBe('woken');
+  });
 });
