@@ -13,9 +13,9 @@ import { ModuleBench } from './module-bench.js';
  * `--few` (100), alternating, `--rounds` times (3). For the processing part of each run (the jobs are added
  * first) it measures this process's CPU time (user + system, all threads), the time spent in garbage collection
  * (`PerformanceObserver` 'gc' entries, and the scavenges among them) and the bytes allocated (V8's sampling heap
- * profiler, every 32 KiB on average, objects collected since counted too). The difference between the shapes, divided by the difference in entities, is what one entity's
- * activation costs (claim, lease, index, a BullMQ Worker built, started and released); what stays is the per-job
- * cost. Prints one line per run and the medians as JSON. Throughput here is not the bench's (the profilers run).
+ * profiler, every 32 KiB on average, objects collected since counted too). The difference between the shapes,
+ * divided by the difference in entities, is what one entity's activation costs (claim, lease, index, a BullMQ
+ * Worker built, started and released); what stays is the per-job cost. Prints one line per run and the medians as JSON. Throughput here is not the bench's (the profilers run).
  */
 
 interface Sample {
