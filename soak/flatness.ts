@@ -51,6 +51,12 @@ export function soakSeries(samples: readonly SoakSample[]): Array<{ name: string
   ];
 }
 
+/**
+ * The peak rule's limit: a third of the fit's. A steady climb raises the later half's peak by about half its
+ * fitted growth, so with a third this rule passes no climb that the fit fails.
+ */
+export const peakLimitPct = (maxGrowthPct: number): number => maxGrowthPct / 3;
+
 /** Fewer judged samples than this cannot show a trend. */
 export const MIN_JUDGED_SAMPLES = 3;
 
@@ -58,11 +64,9 @@ export const MIN_JUDGED_SAMPLES = 3;
  * Judges one series after the warm-up. It is flat when either
  * - the least-squares line over the judged samples grows by at most `maxGrowthPct` percent from its start to its
  *   end (a level series with noise), or
- * - its peaks stop rising: the highest value of the later half of the judged window is at most `maxGrowthPct / 3`
+ * - its peaks stop rising: the highest value of the later half of the judged window is at most `peakLimitPct`
  *   percent above the highest of the earlier half. A bounded sawtooth (memory freed in batches: a stream trimmed
- *   approximately, a cache swept) passes although its fitted line depends on where the run ends in a tooth; a
- *   steady climb raises the later peak by about half its fitted growth, so with a third of the limit this rule
- *   passes no climb that the fit fails.
+ *   approximately, a cache swept) passes although its fitted line depends on where the run ends in a tooth.
  * A missing value (node not running, RSS unreadable) fails it.
  */
 export function judgeSeries(
@@ -88,11 +92,15 @@ export function judgeSeries(
   const peakLater = Math.max(...ys.slice(half));
   const peakGrowthPct = peakEarlier > 0 ? (peakLater / peakEarlier - 1) * 100 : Infinity;
   const byFit = Number.isFinite(trend.ratio) && growthPct <= maxGrowthPct;
-  const peakLimitPct = maxGrowthPct / 3;
-  const byPeaks = peakGrowthPct <= peakLimitPct;
+  const peakLimit = peakLimitPct(maxGrowthPct);
+  const byPeaks = peakGrowthPct <= peakLimit;
   const flat = byFit || byPeaks;
   const fitText = Number.isFinite(trend.ratio) ? `grew ${growthPct.toFixed(1)} % over the judged window (limit ${maxGrowthPct} %)` : `fitted start ${trend.fittedStart} <= 0`;
-  const peakText = Number.isFinite(peakGrowthPct) ? `${peakGrowthPct.toFixed(1)} %` : 'from 0';
+  const peakText = `${Number.isFinite(peakGrowthPct) ? `${peakGrowthPct.toFixed(1)} %` : 'from 0'} above the earlier one (limit ${+peakLimit.toFixed(1)} %)`;
+  let verdict: Pick<SeriesVerdict, 'flatBy' | 'reason'>;
+  if (byFit) verdict = { flatBy: 'fit' };
+  else if (byPeaks) verdict = { flatBy: 'peaks', reason: `${fitText}, but its later peak is ${peakText}: bounded` };
+  else verdict = { reason: `${fitText}; later peak ${peakText}` };
   return {
     ...base,
     first: ys[0]!,
@@ -104,6 +112,6 @@ export function judgeSeries(
     peakEarlier,
     peakLater,
     flat,
-    ...(byFit ? { flatBy: 'fit' as const } : byPeaks ? { flatBy: 'peaks' as const, reason: `${fitText}, but its later peak is ${peakText} above the earlier one (limit ${+peakLimitPct.toFixed(1)} %): bounded` } : { reason: `${fitText}; later peak ${peakText} above the earlier one (limit ${+peakLimitPct.toFixed(1)} %)` }),
+    ...verdict,
   };
 }

@@ -1,6 +1,6 @@
 import type { Distribution } from '../toolkit/report/stats.js';
 import { round } from '../toolkit/report/stats.js';
-import type { SeriesVerdict, SoakSample } from './flatness.js';
+import { peakLimitPct, type SeriesVerdict, type SoakSample } from './flatness.js';
 import { passMinutes, type SoakOptions } from './options.js';
 
 /** What `npm run soak` writes to soak/results/<run>.json and prints. */
@@ -53,7 +53,7 @@ const value = (unit: SeriesVerdict['unit'], v: number | undefined) => (unit === 
 export function soakText(r: SoakReport): string {
   const o = r.options;
   const lines = [
-    `soak ${r.runId}: ${o.entities} entities, ${o.nodes} nodes, ${o.rate} adds/s for ${o.minutes} min (one pass over the entities ${round(passMinutes(o.entities, o.rate), 2)} min, warm-up ${round(o.warmupMinutes, 2)} min, sample every ${o.sampleEveryS} s, flat = fitted growth <= ${o.maxGrowthPct} % or later-half peak <= ${+(o.maxGrowthPct / 3).toFixed(1)} % above the earlier half's)`,
+    `soak ${r.runId}: ${o.entities} entities, ${o.nodes} nodes, ${o.rate} adds/s for ${o.minutes} min (one pass over the entities ${round(passMinutes(o.entities, o.rate), 2)} min, warm-up ${round(o.warmupMinutes, 2)} min, sample every ${o.sampleEveryS} s, flat = fitted growth <= ${o.maxGrowthPct} % or later-half peak <= ${+peakLimitPct(o.maxGrowthPct).toFixed(1)} % above the earlier half's)`,
     `load: ${r.load.enqueued} jobs enqueued in ${round(r.load.loadPhaseS)} s (${round(r.load.ratePerS)}/s) over ${r.load.entities} entities, ${r.load.completed} completed; ` +
       `enqueue→start p50 ${round(r.load.enqueueToStartMs.p50)} ms, p99 ${round(r.load.enqueueToStartMs.p99)} ms, max ${round(r.load.enqueueToStartMs.max)} ms`,
     `checks: lost ${r.checks.lost}, unexpected ${r.checks.unexpected}, FIFO violations ${r.checks.fifo}, overlap ${r.checks.overlap}, duplicated ${r.checks.duplicated}; drained ${r.drained ? 'yes' : 'NO'}`,

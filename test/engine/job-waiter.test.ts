@@ -5,6 +5,13 @@ import { TestClock } from '../../testing/clock/test-clock.js';
 
 const never = () => new Promise<boolean>(() => undefined);
 
+/** A waiter whose idle release is decided by the test: `decide(released)` answers the pending `onIdle`. */
+function deciding(clock: TestClock, idleReleaseMs: number) {
+  let answer: ((released: boolean) => void) | undefined;
+  const w = new JobWaiter(clock, 'w', idleReleaseMs, { onIdle: () => new Promise<boolean>((r) => (answer = r)) });
+  return { w, decide: (released: boolean) => answer!(released) };
+}
+
 describe('JobWaiter: the in-process blocking wait of an entity worker', () => {
   it('times out after the block timeout when nothing wakes it', async () => {
     const clock = new TestClock();
@@ -82,8 +89,7 @@ describe('JobWaiter: the in-process blocking wait of an entity worker', () => {
 
   it('an accepted release cuts the wait with ConnectionClosedError; wakes during the decision are held back', async () => {
     const clock = new TestClock();
-    let decide!: (released: boolean) => void;
-    const w = new JobWaiter(clock, 'w', 100, { onIdle: () => new Promise<boolean>((r) => (decide = r)) });
+    const { w, decide } = deciding(clock, 100);
     const wait = w.wait(5000);
     await clock.advance(100);
     expect(w.isReleasing).toBe(true);
@@ -111,8 +117,7 @@ describe('JobWaiter: the in-process blocking wait of an entity worker', () => {
 
   it('isIdle and isOpen follow the wait, the release decision and the close', async () => {
     const clock = new TestClock();
-    let decide!: (released: boolean) => void;
-    const w = new JobWaiter(clock, 'w', 100, { onIdle: () => new Promise<boolean>((r) => (decide = r)) });
+    const { w, decide } = deciding(clock, 100);
     expect([w.isIdle, w.isOpen]).toEqual([false, true]); // not waiting
     const wait = w.wait(5000);
     expect([w.isIdle, w.isOpen]).toEqual([true, true]);
@@ -145,8 +150,7 @@ describe('JobWaiter: the in-process blocking wait of an entity worker', () => {
 
   it('a release refused after its wait was cut leaves the next wait alone', async () => {
     const clock = new TestClock();
-    let decide!: (released: boolean) => void;
-    const w = new JobWaiter(clock, 'w', 100, { onIdle: () => new Promise<boolean>((r) => (decide = r)) });
+    const { w, decide } = deciding(clock, 100);
     const first = w.wait(5000);
     await clock.advance(100);
     w.cancel(); // e.g. the worker is being closed while the release decides
