@@ -1,4 +1,5 @@
-// Mutation testing (issue 10): `npm run mutation`. Not part of `npm test` or CI: the full run takes hours.
+// Mutation testing (issue 10): `npm run mutation`. Not part of `npm test` or CI: the full run takes hours; run it
+// in shards with `npm run mutation:shards` (mutation/shards.ts: the shards, their tests, the summary).
 // Narrow it with Stryker's own flags, e.g.
 //   npm run mutation -- --mutate 'src/config/**/*.ts' --testFiles 'test/core/config.test.ts'
 // `--mutate` replaces the list below; `--testFiles` limits the test files (globs; default: the test files
