@@ -1,3 +1,4 @@
+import type { EventStreamsSample } from '../toolkit/sampling/event-streams.js';
 import type { RedisServerSample } from '../toolkit/sampling/redis-info.js';
 import { linearTrend } from '../toolkit/report/stats.js';
 
@@ -7,6 +8,8 @@ export interface SoakSample {
   atMs: number;
   nodes: Array<{ id: string; pid: number; running: boolean; rssBytes?: number; redisConnections: number }>;
   redis: RedisServerSample;
+  /** A fixed sample of the entities' BullMQ event streams (absent when not sampled). */
+  eventStreams?: EventStreamsSample;
 }
 
 export interface SeriesVerdict {
@@ -15,6 +18,8 @@ export interface SeriesVerdict {
   unit: 'bytes' | 'keys';
   /** Samples judged (after the warm-up). */
   points: number;
+  /** The judged window starts here (ms since the load started): the warm-up's end for this series. */
+  fromMs: number;
   /** First and last judged values (raw), and the fitted line's values at both ends. */
   first?: number;
   last?: number;
@@ -34,20 +39,59 @@ export interface SeriesVerdict {
   reason?: string;
 }
 
-/** The series the soak judges: RSS of every node, Redis used_memory and key count. */
-export function soakSeries(samples: readonly SoakSample[]): Array<{ name: string; unit: 'bytes' | 'keys'; points: Array<{ atMs: number; value: number | undefined }> }> {
+/** A series to judge, from `fromMs` on (its warm-up's end); `unjudged` says why it cannot be judged at all. */
+export interface SoakSeries {
+  name: string;
+  unit: 'bytes' | 'keys';
+  fromMs: number;
+  unjudged?: string;
+  points: Array<{ atMs: number; value: number | undefined }>;
+}
+
+/** Share of the sampled event streams that must have been trimmed once before Redis memory is judged. */
+export const CAPPED_SHARE = 0.75;
+
+/**
+ * When the entities' event streams reached their cap: the first sample where at least `CAPPED_SHARE` of the
+ * sampled streams had been trimmed. Until then every entity's stream grows by design (BullMQ's events, capped by
+ * `queueDefaults.eventsMaxLen`), so Redis memory rises whatever else happens; after it, a leak shows as growth.
+ */
+export function streamsCappedAt(samples: readonly SoakSample[]): number | undefined {
+  return samples.find((s) => s.eventStreams && s.eventStreams.trimmed >= CAPPED_SHARE * s.eventStreams.sampled)?.atMs;
+}
+
+/**
+ * The series the soak judges: RSS of every node and Redis' key count after `warmupMs`; Redis used_memory after
+ * the later of `warmupMs` and the event streams' cap (when they were sampled).
+ */
+export function soakSeries(samples: readonly SoakSample[], warmupMs: number): SoakSeries[] {
   const nodeIds = [...new Set(samples.flatMap((s) => s.nodes.map((n) => n.id)))];
+  const streams = samples.filter((s) => s.eventStreams);
+  const cappedAt = streamsCappedAt(streams);
+  const last = streams[streams.length - 1]?.eventStreams;
+  const memory: Pick<SoakSeries, 'fromMs' | 'unjudged'> =
+    last === undefined
+      ? { fromMs: warmupMs }
+      : cappedAt === undefined
+        ? {
+            fromMs: warmupMs,
+            unjudged:
+              `the entities' event streams never reached their cap (at the end ${last.trimmed} of ${last.sampled} sampled streams had been trimmed, ` +
+              `median length ${last.medianLength}), so Redis memory was still filling by design: run longer or with a higher --rate`,
+          }
+        : { fromMs: Math.max(warmupMs, cappedAt) };
   return [
     ...nodeIds.map((id) => ({
       name: `rss ${id}`,
       unit: 'bytes' as const,
+      fromMs: warmupMs,
       points: samples.map((s) => {
         const n = s.nodes.find((x) => x.id === id);
         return { atMs: s.atMs, value: n?.running ? n.rssBytes : undefined };
       }),
     })),
-    { name: 'redis used_memory', unit: 'bytes' as const, points: samples.map((s) => ({ atMs: s.atMs, value: s.redis.usedMemoryBytes })) },
-    { name: 'redis keys', unit: 'keys' as const, points: samples.map((s) => ({ atMs: s.atMs, value: s.redis.keys })) },
+    { name: 'redis used_memory', unit: 'bytes' as const, ...memory, points: samples.map((s) => ({ atMs: s.atMs, value: s.redis.usedMemoryBytes })) },
+    { name: 'redis keys', unit: 'keys' as const, fromMs: warmupMs, points: samples.map((s) => ({ atMs: s.atMs, value: s.redis.keys })) },
   ];
 }
 
@@ -61,7 +105,7 @@ export const peakLimitPct = (maxGrowthPct: number): number => maxGrowthPct / 3;
 export const MIN_JUDGED_SAMPLES = 3;
 
 /**
- * Judges one series after the warm-up. It is flat when either
+ * Judges one series after its warm-up (`series.fromMs`). It is flat when either
  * - the least-squares line over the judged samples grows by at most `maxGrowthPct` percent from its start to its
  *   end (a level series with noise), or
  * - its peaks stop rising: the highest value of the later half of the judged window is at most `peakLimitPct`
@@ -69,13 +113,10 @@ export const MIN_JUDGED_SAMPLES = 3;
  *   approximately, a cache swept) passes although its fitted line depends on where the run ends in a tooth.
  * A missing value (node not running, RSS unreadable) fails it.
  */
-export function judgeSeries(
-  series: { name: string; unit: 'bytes' | 'keys'; points: ReadonlyArray<{ atMs: number; value: number | undefined }> },
-  warmupMs: number,
-  maxGrowthPct: number,
-): SeriesVerdict {
-  const judged = series.points.filter((p) => p.atMs >= warmupMs);
-  const base = { name: series.name, unit: series.unit, points: judged.length };
+export function judgeSeries(series: SoakSeries, maxGrowthPct: number): SeriesVerdict {
+  const judged = series.points.filter((p) => p.atMs >= series.fromMs);
+  const base = { name: series.name, unit: series.unit, points: judged.length, fromMs: series.fromMs };
+  if (series.unjudged) return { ...base, flat: false, reason: series.unjudged };
   const missing = judged.filter((p) => p.value === undefined);
   if (missing.length > 0) {
     return { ...base, flat: false, reason: `no value in ${missing.length} sample(s) (first at ${Math.round(missing[0]!.atMs / 1000)} s): process not running or unreadable` };

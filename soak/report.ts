@@ -1,6 +1,6 @@
 import type { Distribution } from '../toolkit/report/stats.js';
 import { round } from '../toolkit/report/stats.js';
-import { peakLimitPct, type SeriesVerdict, type SoakSample } from './flatness.js';
+import { CAPPED_SHARE, peakLimitPct, type SeriesVerdict, type SoakSample } from './flatness.js';
 import { passMinutes, type SoakOptions } from './options.js';
 
 /** What `npm run soak` writes to soak/results/<run>.json and prints. */
@@ -58,10 +58,10 @@ export function soakText(r: SoakReport): string {
       `enqueue→start p50 ${round(r.load.enqueueToStartMs.p50)} ms, p99 ${round(r.load.enqueueToStartMs.p99)} ms, max ${round(r.load.enqueueToStartMs.max)} ms`,
     `checks: lost ${r.checks.lost}, unexpected ${r.checks.unexpected}, FIFO violations ${r.checks.fifo}, overlap ${r.checks.overlap}, duplicated ${r.checks.duplicated}; drained ${r.drained ? 'yes' : 'NO'}`,
     `peak: ${r.peak.redisClients} Redis clients (per node: ${Object.entries(r.peak.nodeConnections).map(([id, n]) => `${id} ${n}`).join(', ')}), ${r.peak.keys} keys, used_memory ${mib(r.peak.usedMemoryBytes)}`,
-    'series after the warm-up (first → last sample; fitted line start → end, slope/min, ratio; peak of the earlier → later half):',
+    `series after the warm-up (Redis used_memory once ${CAPPED_SHARE * 100} % of the sampled event streams were trimmed; first → last sample; fitted line start → end, slope/min, ratio; peak of the earlier → later half):`,
     ...r.series.map(
       (s) =>
-        `  ${s.flat ? 'flat' : 'NOT FLAT'}  ${s.name}: ${value(s.unit, s.first)} → ${value(s.unit, s.last)}; fit ${value(s.unit, s.fittedStart)} → ${value(s.unit, s.fittedEnd)}, ` +
+        `  ${s.flat ? 'flat' : 'NOT FLAT'}  ${s.name} from ${round(s.fromMs / 60_000, 1)} min: ${value(s.unit, s.first)} → ${value(s.unit, s.last)}; fit ${value(s.unit, s.fittedStart)} → ${value(s.unit, s.fittedEnd)}, ` +
         `${s.slopePerMin === undefined ? '-' : `${value(s.unit, s.slopePerMin)}/min`}, ratio ${s.ratio === undefined ? '-' : s.ratio.toFixed(3)}; peaks ${value(s.unit, s.peakEarlier)} → ${value(s.unit, s.peakLater)} (${s.points} samples)${s.reason ? ` — ${s.reason}` : ''}`,
     ),
   ];

@@ -1,15 +1,18 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { entityQueueName } from '@nestjs/atomic-queues';
 import { startRedisServer, type RedisServerHandle } from '@nestjs/atomic-queues/testing';
 import { runProducers, startNodeCluster } from '../toolkit/cluster/cluster-run.js';
 import { cleanupOnSignals } from '../toolkit/cluster/interrupt.js';
 import type { ClusterLauncher } from '../toolkit/cluster/launcher.js';
+import { DEFAULT_ENTITY_TYPE, entityIdOf } from '../toolkit/cluster/settings.js';
 import { collectRun, makeRunDir, waitForDrain, type RunDir } from '../toolkit/cluster/run-dir.js';
 import { CompletedJobsCounter } from '../toolkit/progress/completed-jobs.js';
 import { ProgressReporter } from '../toolkit/progress/progress.js';
 import { countPerBucket, distribution } from '../toolkit/report/stats.js';
 import { rssOfPid, sampleConnections } from '../toolkit/sampling/redis-clients.js';
+import { sampleEventStreams } from '../toolkit/sampling/event-streams.js';
 import { sampleRedisServer } from '../toolkit/sampling/redis-info.js';
 import { judgeSeries, soakSeries, type SoakSample } from './flatness.js';
 import { parseSoakArgs, type SoakOptions } from './options.js';
@@ -27,17 +30,27 @@ import { soakText, soakViolations, type SoakReport } from './report.js';
 let progress: ProgressReporter | undefined;
 const log = (s: string) => (progress ? progress.log(`[soak] ${s}`) : console.log(`[soak] ${s}`));
 
+/** Entities whose BullMQ event streams the sampler reads (spread evenly over the entities). */
+const STREAM_SAMPLE = 32;
+
+/** The event-stream keys of STREAM_SAMPLE entities spread over `entities`. */
+function sampledStreamKeys(keyPrefix: string, entities: number): string[] {
+  const count = Math.min(STREAM_SAMPLE, entities);
+  return Array.from({ length: count }, (_, i) => `${keyPrefix}:${entityQueueName(DEFAULT_ENTITY_TYPE, entityIdOf(Math.floor((i * entities) / count)))}:events`);
+}
+
 /** Every `everyMs` until stopped: one sample (a failed sample is logged and skipped, never fatal). */
-function startSampler(cluster: ClusterLauncher, redisUrl: string, admin: Redis, loadStart: number, everyMs: number) {
+function startSampler(cluster: ClusterLauncher, redisUrl: string, admin: Redis, streamKeys: readonly string[], loadStart: number, everyMs: number) {
   const samples: SoakSample[] = [];
   let stopped = false;
   let wake: () => void = () => undefined;
   const take = async (): Promise<void> => {
     const atMs = Date.now() - loadStart;
     const nodes = cluster.nodes.map((n) => ({ id: n.id, pid: n.pid, running: n.running }));
-    const [conns, redis] = await Promise.all([
+    const [conns, redis, eventStreams] = await Promise.all([
       sampleConnections(redisUrl, nodes.filter((n) => n.running).map((n) => ({ label: n.id, pid: n.pid })), 'aq-soak-sampler'),
       sampleRedisServer(admin),
+      sampleEventStreams(admin, streamKeys),
     ]);
     samples.push({
       atMs,
@@ -47,6 +60,7 @@ function startSampler(cluster: ClusterLauncher, redisUrl: string, admin: Redis, 
         return { ...n, ...(rssBytes === undefined ? {} : { rssBytes }), redisConnections };
       }),
       redis,
+      eventStreams,
     });
   };
   const loop = (async () => {
@@ -55,7 +69,8 @@ function startSampler(cluster: ClusterLauncher, redisUrl: string, admin: Redis, 
       const last = samples[samples.length - 1];
       if (last && samples.length % 6 === 1) {
         const rss = last.nodes.map((n) => `${n.id} ${((n.rssBytes ?? 0) / 1048576).toFixed(0)}M/${n.redisConnections}c`).join(' ');
-        log(`t=${Math.round(last.atMs / 1000)} s: redis ${(last.redis.usedMemoryBytes / 1048576).toFixed(1)} MiB, ${last.redis.keys} keys, ${last.redis.connectedClients} clients; nodes ${rss}`);
+        const streams = last.eventStreams ? `, event streams ${last.eventStreams.trimmed}/${last.eventStreams.sampled} trimmed (median length ${last.eventStreams.medianLength})` : '';
+        log(`t=${Math.round(last.atMs / 1000)} s: redis ${(last.redis.usedMemoryBytes / 1048576).toFixed(1)} MiB, ${last.redis.keys} keys, ${last.redis.connectedClients} clients${streams}; nodes ${rss}`);
       }
       const next = loadStart + (samples.length + 1) * everyMs - Date.now();
       await new Promise<void>((resolve) => {
@@ -119,7 +134,7 @@ function analyse(opts: SoakOptions, run: RunDir, loadStart: number, loadEnd: num
       keys: Math.max(0, ...samples.map((s) => s.redis.keys)),
       usedMemoryBytes: Math.max(0, ...samples.map((s) => s.redis.usedMemoryBytes)),
     },
-    series: soakSeries(samples).map((s) => judgeSeries(s, opts.warmupMinutes * 60_000, opts.maxGrowthPct)),
+    series: soakSeries(samples, opts.warmupMinutes * 60_000).map((s) => judgeSeries(s, opts.maxGrowthPct)),
     samples,
   };
 }
@@ -152,7 +167,7 @@ async function soak(opts: SoakOptions): Promise<SoakReport> {
     progress = new ProgressReporter({ label: 'soak', total: 2, jobs: () => completed.count() });
     progress.startScenario('load', { expectedMs: loadMs });
     const loadStart = Date.now();
-    const sampler = startSampler(cluster, redis.url, admin, loadStart, opts.sampleEveryS * 1000);
+    const sampler = startSampler(cluster, redis.url, admin, sampledStreamKeys(keyPrefix, opts.entities), loadStart, opts.sampleEveryS * 1000);
     try {
       await runProducers({
         run,

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServerHandle } from '@nestjs/atomic-queues/testing';
+import { sampleEventStreams } from '../../toolkit/sampling/event-streams.js';
 import { parseInfo, sampleRedisServer } from '../../toolkit/sampling/redis-info.js';
 
 describe('parseInfo', () => {
@@ -41,6 +42,16 @@ describe('sampleRedisServer (private redis-server, so DBSIZE is ours alone)', ()
     } finally {
       other.disconnect();
     }
+  });
+
+  it('tells how many sampled event streams were trimmed, and their median length (a missing stream counts as 0)', async () => {
+    for (let i = 0; i < 5; i++) await redis.xadd('s:full', 'MAXLEN', '3', '*', 'event', `e${i}`);
+    for (let i = 0; i < 2; i++) await redis.xadd('s:filling', 'MAXLEN', '3', '*', 'event', `e${i}`);
+    expect(await sampleEventStreams(redis, ['s:full', 's:filling', 's:missing'])).toEqual({ sampled: 3, trimmed: 1, medianLength: 2 });
+    await redis.set('s:string', 'x');
+    await expect(sampleEventStreams(redis, ['s:full', 's:string'])).rejects.toThrow(/XINFO STREAM s:string failed: WRONGTYPE/);
+    await expect(sampleEventStreams(redis, [])).rejects.toThrow('no stream keys');
+    await redis.del('s:full', 's:filling', 's:string');
   });
 
   it('fails with the reason when the connection is gone', async () => {

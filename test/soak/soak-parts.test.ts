@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judgeSeries, soakSeries, type SoakSample } from '../../soak/flatness.js';
+import { judgeSeries, soakSeries, streamsCappedAt, type SoakSample } from '../../soak/flatness.js';
 import { parseSoakArgs } from '../../soak/options.js';
 import { soakText, soakViolations, type SoakReport } from '../../soak/report.js';
 
@@ -44,7 +44,7 @@ describe('soak options', () => {
 });
 
 describe('soak flatness', () => {
-  const judge = (s: SoakSample[], name: string) => judgeSeries(soakSeries(s).find((x) => x.name === name)!, 60_000, 10);
+  const judge = (s: SoakSample[], name: string) => judgeSeries(soakSeries(s, 60_000).find((x) => x.name === name)!, 10);
 
   it('ignores the warm-up and accepts noise around a flat level', () => {
     // doubles during the first minute, then oscillates ±3 % around 200 MiB
@@ -86,6 +86,44 @@ describe('soak flatness', () => {
   });
 });
 
+describe('soak flatness of Redis memory while the event streams fill', () => {
+  /** Redis memory rises while the 32 sampled streams fill (10 min), then a trimmed sawtooth between 90 and 128 MiB. */
+  const filling = (count: number, trimmedFrom: number | undefined) =>
+    samples(count, () => 100 * MiB).map((s, i) => ({
+      ...s,
+      redis: { ...s.redis, usedMemoryBytes: (i < 60 ? 50 + i : 90 + ((i - 60) % 20) * 2) * MiB },
+      eventStreams: { sampled: 32, trimmed: trimmedFrom !== undefined && i >= trimmedFrom ? Math.min(32, (i - trimmedFrom + 1) * 8) : 0, medianLength: Math.min(100, i * 2) },
+    }));
+  const memory = (s: SoakSample[]) => soakSeries(s, 60_000).find((x) => x.name === 'redis used_memory')!;
+
+  it('judges Redis memory from when three quarters of the sampled streams were trimmed, other series from the warm-up', () => {
+    const s = filling(120, 58);
+    expect(streamsCappedAt(s)).toBe(600_000); // the fourth sample from 58: 32 of 32 ≥ 24
+    expect(memory(s).fromMs).toBe(600_000);
+    expect(judgeSeries(memory(s), 10)).toMatchObject({ flat: true, fromMs: 600_000 });
+    expect(soakSeries(s, 60_000).find((x) => x.name === 'redis keys')!.fromMs).toBe(60_000);
+    // Judged from the warm-up alone, the filling streams read as a leak.
+    expect(judgeSeries({ ...memory(s), fromMs: 60_000 }, 10).flat).toBe(false);
+  });
+
+  it('keeps the warm-up when it ends after the streams were capped', () => {
+    expect(memory(filling(120, 0)).fromMs).toBe(60_000);
+  });
+
+  it('does not judge Redis memory when the streams never reached their cap, and says what to change', () => {
+    const v = judgeSeries(memory(filling(50, undefined)), 10);
+    expect(v).toMatchObject({ flat: false, points: 44 });
+    expect(v.reason).toBe(
+      "the entities' event streams never reached their cap (at the end 0 of 32 sampled streams had been trimmed, median length 98), " +
+        'so Redis memory was still filling by design: run longer or with a higher --rate',
+    );
+  });
+
+  it('judges Redis memory from the warm-up when no stream was sampled', () => {
+    expect(memory(samples(30, () => 100 * MiB)).fromMs).toBe(60_000);
+  });
+});
+
 describe('soak report', () => {
   const base = (over: Partial<SoakReport>): SoakReport => {
     const s = samples(30, () => 100 * MiB);
@@ -94,13 +132,13 @@ describe('soak report', () => {
       load: { enqueued: 100, ratePerS: 1, loadPhaseS: 100, completed: 100, entities: 10, enqueueToStartMs: { count: 100, min: 1, mean: 5, p50: 4, p95: 9, p99: 12, max: 20 }, completedPerMinute: [60, 40] },
       drained: true, checks: { lost: 0, unexpected: 0, fifo: 0, overlap: 0, duplicated: 0, examples: [] }, nodeExits: [],
       peak: { redisClients: 9, nodeConnections: { 'node-1': 5 }, keys: 1000, usedMemoryBytes: 10 * MiB },
-      series: soakSeries(s).map((x) => judgeSeries(x, 60_000, 10)), samples: s, ok: true, ...over,
+      series: soakSeries(s, 60_000).map((x) => judgeSeries(x, 10)), samples: s, ok: true, ...over,
     };
   };
 
   it('passes a clean, flat run', () => {
     expect(soakViolations(base({}))).toEqual([]);
-    expect(soakText(base({}))).toMatch(/checks: lost 0, unexpected 0, FIFO violations 0, overlap 0[\s\S]*flat {2}rss node-1: 100\.0 MiB → 100\.0 MiB[\s\S]*SOAK OK\n$/);
+    expect(soakText(base({}))).toMatch(/checks: lost 0, unexpected 0, FIFO violations 0, overlap 0[\s\S]*flat {2}rss node-1 from 1 min: 100\.0 MiB → 100\.0 MiB[\s\S]*SOAK OK\n$/);
   });
 
   it('lists lost jobs, FIFO violations, a crashed node and an undrained run', () => {
