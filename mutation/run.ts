@@ -6,15 +6,16 @@ import type { MutationTestResult } from 'mutation-testing-report-schema';
 import { SHARDS, mutateGlobs, shardNamed, testGlobs, type MutationShard } from './shards.js';
 import { renderSummary, summarize, survivors } from './summary.js';
 
+const DIR = 'reports/mutation/shards';
+
 const USAGE = `npm run mutation:shards -- [shard ...] [--all] [--force] [--summary] [--survivors <shard>] [--list]
   shard ...           run these shards (default: every shard without a report yet), then print the summary
   --all               run every shard (incremental: unchanged mutants and tests are not run again)
   --force             rerun every mutant of the shards run (Stryker --force), ignoring the incremental file
-  --summary           only print the summary of the reports in ${'reports/mutation/shards'}
+  --summary           only print the summary of the reports in ${DIR}
   --survivors <shard> print the shard's undetected mutants (file:line mutator replacement)
   --list              print the shards, their files and tests`;
 
-const DIR = 'reports/mutation/shards';
 const STRYKER_JSON = 'reports/mutation/mutation.json';
 const STRYKER_HTML = 'reports/mutation/mutation.html';
 const reportPath = (name: string) => join(DIR, `${name}.json`);

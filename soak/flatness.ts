@@ -60,26 +60,27 @@ export function streamsCappedAt(samples: readonly SoakSample[]): number | undefi
   return samples.find((s) => s.eventStreams && s.eventStreams.trimmed >= CAPPED_SHARE * s.eventStreams.sampled)?.atMs;
 }
 
+/** Where Redis memory's judged window starts: after the warm-up and the streams' cap, or why it cannot be judged. */
+function memoryWindow(samples: readonly SoakSample[], warmupMs: number): Pick<SoakSeries, 'fromMs' | 'unjudged'> {
+  const last = samples.findLast((s) => s.eventStreams)?.eventStreams;
+  if (last === undefined) return { fromMs: warmupMs };
+  const cappedAt = streamsCappedAt(samples);
+  if (cappedAt !== undefined) return { fromMs: Math.max(warmupMs, cappedAt) };
+  return {
+    fromMs: warmupMs,
+    unjudged:
+      `the entities' event streams never reached their cap (at the end ${last.trimmed} of ${last.sampled} sampled streams had been trimmed, ` +
+      `median length ${last.medianLength}), so Redis memory was still filling by design: run longer or with a higher --rate`,
+  };
+}
+
 /**
  * The series the soak judges: RSS of every node and Redis' key count after `warmupMs`; Redis used_memory after
  * the later of `warmupMs` and the event streams' cap (when they were sampled).
  */
 export function soakSeries(samples: readonly SoakSample[], warmupMs: number): SoakSeries[] {
   const nodeIds = [...new Set(samples.flatMap((s) => s.nodes.map((n) => n.id)))];
-  const streams = samples.filter((s) => s.eventStreams);
-  const cappedAt = streamsCappedAt(streams);
-  const last = streams[streams.length - 1]?.eventStreams;
-  const memory: Pick<SoakSeries, 'fromMs' | 'unjudged'> =
-    last === undefined
-      ? { fromMs: warmupMs }
-      : cappedAt === undefined
-        ? {
-            fromMs: warmupMs,
-            unjudged:
-              `the entities' event streams never reached their cap (at the end ${last.trimmed} of ${last.sampled} sampled streams had been trimmed, ` +
-              `median length ${last.medianLength}), so Redis memory was still filling by design: run longer or with a higher --rate`,
-          }
-        : { fromMs: Math.max(warmupMs, cappedAt) };
+  const memory = memoryWindow(samples, warmupMs);
   return [
     ...nodeIds.map((id) => ({
       name: `rss ${id}`,

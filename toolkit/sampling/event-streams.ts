@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { median } from '../report/stats.js';
 
 /**
  * How far a sample of BullMQ event streams (`<prefix>:<queue>:events`) has filled: a stream capped with
@@ -38,6 +39,5 @@ export async function sampleEventStreams(redis: Redis, keys: readonly string[]):
     lengths.push(length);
     if (Number(added) > length) trimmed++;
   });
-  const sorted = [...lengths].sort((a, b) => a - b);
-  return { sampled: keys.length, trimmed, medianLength: sorted[Math.floor(sorted.length / 2)]! };
+  return { sampled: keys.length, trimmed, medianLength: median(lengths) };
 }
