@@ -60,7 +60,9 @@ export function parseSoakArgs(argv: readonly string[]): SoakOptions {
   const entities = num('entities', v.entities, 10_000, { integer: true, min: 1 });
   const producers = num('producers', v.producers, 1, { integer: true, min: 1, max: 16 });
   if (producers > entities) throw new Error(`--producers (${producers}) must not exceed --entities (${entities})\n${SOAK_USAGE}`);
-  const rate = num('rate', v.rate, 100, { integer: true, min: 1 });
+  // 600/s: at 10,000 entities every entity's event stream reaches its cap in ~13 min, leaving the rest of a
+  // 30-min run to judge Redis memory (at 100/s the streams are still filling when the run ends).
+  const rate = num('rate', v.rate, 600, { integer: true, min: 1 });
   if (rate % producers !== 0) throw new Error(`--rate (${rate}/s) must be a multiple of --producers (${producers}): each producer adds rate / producers per second\n${SOAK_USAGE}`);
   const pass = passMinutes(entities, rate);
   const warmupMinutes = num('warmup-minutes', v['warmup-minutes'], defaultWarmupMinutes(minutes, pass), { min: 0 });

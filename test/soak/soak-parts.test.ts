@@ -16,7 +16,7 @@ function samples(count: number, rss: (i: number) => number | undefined, keys: (i
 
 describe('soak options', () => {
   it('defaults to 30 minutes, 10,000 entities, 3 nodes', () => {
-    expect(parseSoakArgs([])).toMatchObject({ minutes: 30, entities: 10_000, nodes: 3, rate: 100, producers: 1, warmupMinutes: 5, maxGrowthPct: 10, outDir: 'soak/results' });
+    expect(parseSoakArgs([])).toMatchObject({ minutes: 30, entities: 10_000, nodes: 3, rate: 600, producers: 1, warmupMinutes: 5, maxGrowthPct: 10, outDir: 'soak/results' });
     expect(parseSoakArgs([]).maxClients).toBeUndefined();
   });
 
@@ -26,11 +26,11 @@ describe('soak options', () => {
 
   it('warms up for at least 1.5 passes over the entities (per-entity state is still being created before)', () => {
     // 10,000 entities at 100/s: one pass = 100 s
-    expect(parseSoakArgs(['--minutes', '4']).warmupMinutes).toBeCloseTo(2.5, 6);
-    expect(() => parseSoakArgs(['--minutes', '2'])).toThrow(
+    expect(parseSoakArgs(['--minutes', '4', '--rate', '100']).warmupMinutes).toBeCloseTo(2.5, 6);
+    expect(() => parseSoakArgs(['--minutes', '2', '--rate', '100'])).toThrow(
       '--warmup-minutes (2.5) must be shorter than --minutes (2); by default the warm-up covers 1.5 passes over the entities (one pass = 1.67 min at 100/s)',
     );
-    expect(parseSoakArgs(['--minutes', '2', '--warmup-minutes', '1']).warmupMinutes).toBe(1);
+    expect(parseSoakArgs(['--minutes', '2', '--rate', '100', '--warmup-minutes', '1']).warmupMinutes).toBe(1);
   });
 
   it('rejects bad values naming the flag and what is accepted', () => {
